@@ -1,0 +1,155 @@
+// Filesystem: every POSIX operation hoardfs offers, with no FUSE types.
+//
+// The FUSE adapter (src/fuse/) translates each low-level request into one
+// call here and sends one reply. Every method returns 0 or a positive errno.
+// Inode numbers are stable 64-bit ids; the root is kRootInode. Lookup counts
+// follow the FUSE rules: lookup(), create(), mknod(), mkdir(), symlink() and
+// link() each add one reference that forget() later drops; an unlinked inode
+// lives until its last reference and open handle are gone.
+// All methods are safe to call from several threads at once.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hoardfs/backend.h"
+#include "hoardfs/object_codec.h"
+#include "hoardfs/status.h"
+
+namespace hoardfs {
+
+inline constexpr uint64_t kRootInode = 1;
+
+// Who is asking (from the FUSE request).
+struct Caller {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  pid_t pid = 0;
+  mode_t umask = 022;
+};
+
+// Which attributes setattr() changes (the FUSE_SET_ATTR_* set, spelled out).
+struct AttrChanges {
+  bool mode = false, uid = false, gid = false, size = false;
+  bool atime = false, mtime = false, atime_now = false, mtime_now = false, ctime = false;
+  struct stat values {};
+};
+
+// Summary for `hoardfs stat` (SPEC.md keys).
+struct FsStats {
+  uint64_t entries = 0;           // directory entries
+  uint64_t inodes = 0;
+  uint64_t blocks = 0;            // distinct stored blocks
+  uint64_t data_bytes = 0;        // logical bytes of all file extents
+  uint64_t dedup_bytes = 0;       // bytes of distinct blocks
+  uint64_t compressed_bytes = 0;  // bytes stored in the backend for data objects
+  uint64_t metadata_bytes = 0;    // size of the local database
+  uint64_t cache_bytes = 0;
+  uint64_t dirty_bytes = 0;
+  uint64_t cache_limit_bytes = 0;
+  uint64_t metadata_version = 0;  // last uploaded metadata version
+};
+
+struct MountOptions {
+  std::string storage_url;
+  std::string cache_dir;                 // this filesystem's own cache folder
+  uint64_t cache_bytes = 4ull << 30;     // --cachesize
+  int zstd_level = 3;                    // --compress zstd-N (0: none)
+  unsigned upload_threads = 4;
+  unsigned readahead_blocks = 4;
+  unsigned metadata_interval_s = 3600;   // periodic metadata upload, 0: never
+  unsigned keep_metadata_versions = 10;
+  double writeback_delay_s = 1.0;        // dirty blocks older than this are uploaded
+};
+
+class Filesystem {
+ public:
+  // Opens a mounted filesystem: loads (or downloads) the metadata, indexes
+  // the cache, recovers dirty blocks left by a crash and starts the upload
+  // workers. `backend` must outlive the Filesystem.
+  static Result<std::unique_ptr<Filesystem>> open(Backend& backend, const KeyMaterial& keys,
+                                                  uint32_t block_size, const MountOptions& options);
+  virtual ~Filesystem() = default;
+
+  virtual int lookup(uint64_t parent, std::string_view name, struct stat* attr) = 0;
+  virtual void forget(uint64_t ino, uint64_t nlookup) = 0;
+  virtual int getattr(uint64_t ino, struct stat* attr) = 0;
+  virtual int setattr(uint64_t ino, const AttrChanges& changes, const Caller& caller,
+                      struct stat* attr) = 0;
+  virtual int readlink(uint64_t ino, std::string* target) = 0;
+  virtual int mknod(uint64_t parent, std::string_view name, mode_t mode, dev_t rdev,
+                    const Caller& caller, struct stat* attr) = 0;
+  virtual int mkdir(uint64_t parent, std::string_view name, mode_t mode, const Caller& caller,
+                    struct stat* attr) = 0;
+  virtual int unlink(uint64_t parent, std::string_view name) = 0;
+  virtual int rmdir(uint64_t parent, std::string_view name) = 0;
+  virtual int symlink(std::string_view target, uint64_t parent, std::string_view name,
+                      const Caller& caller, struct stat* attr) = 0;
+  // flags: 0, RENAME_NOREPLACE or RENAME_EXCHANGE.
+  virtual int rename(uint64_t parent, std::string_view name, uint64_t new_parent,
+                     std::string_view new_name, unsigned flags) = 0;
+  virtual int link(uint64_t ino, uint64_t new_parent, std::string_view new_name,
+                   struct stat* attr) = 0;
+
+  // Handles: open/create return a handle id used by read/write/flush/release.
+  virtual int open(uint64_t ino, int flags, uint64_t* fh) = 0;
+  virtual int create(uint64_t parent, std::string_view name, mode_t mode, int flags,
+                     const Caller& caller, struct stat* attr, uint64_t* fh) = 0;
+  // Reads up to `size` bytes at `offset` into *out (shorter at end of file).
+  virtual int read(uint64_t ino, uint64_t fh, uint64_t offset, size_t size, std::string* out) = 0;
+  virtual int write(uint64_t ino, uint64_t fh, uint64_t offset, std::string_view data,
+                    size_t* written) = 0;
+  virtual int flush(uint64_t ino, uint64_t fh) = 0;
+  virtual int release(uint64_t ino, uint64_t fh) = 0;
+  // Makes the file's data and metadata durable in the local cache (and in the
+  // backend too when mounted with --fsync=upload).
+  virtual int fsync(uint64_t ino, uint64_t fh, bool datasync) = 0;
+  // mode: 0 or FALLOC_FL_KEEP_SIZE (others: EOPNOTSUPP).
+  virtual int fallocate(uint64_t ino, uint64_t fh, int mode, uint64_t offset, uint64_t length) = 0;
+
+  virtual int opendir(uint64_t ino, uint64_t* fh) = 0;
+  // Calls `emit` for each entry after `offset` (0: from the start, including
+  // "." and ".."); emit gets the name, the entry's inode and mode bits, and the
+  // offset of the next entry, and returns false when the reply buffer is full.
+  using DirEmitter = std::function<bool(std::string_view name, uint64_t ino, mode_t mode,
+                                        uint64_t next_offset)>;
+  virtual int readdir(uint64_t ino, uint64_t fh, uint64_t offset, const DirEmitter& emit) = 0;
+  virtual int releasedir(uint64_t ino, uint64_t fh) = 0;
+  virtual int fsyncdir(uint64_t ino, uint64_t fh, bool datasync) = 0;
+
+  // flags: 0, XATTR_CREATE or XATTR_REPLACE.
+  virtual int setxattr(uint64_t ino, std::string_view name, std::string_view value, int flags,
+                       const Caller& caller) = 0;
+  virtual int getxattr(uint64_t ino, std::string_view name, const Caller& caller,
+                       std::string* value) = 0;
+  virtual int listxattr(uint64_t ino, std::vector<std::string>* names) = 0;
+  virtual int removexattr(uint64_t ino, std::string_view name, const Caller& caller) = 0;
+  virtual int statfs(struct statvfs* out) = 0;
+
+  // --- Control (used through the control xattrs on the root, see doc/) ---
+  virtual FsStats stats() = 0;
+  // Uploads every dirty block; returns when none is left or on a backend error.
+  virtual Status flush_cache() = 0;
+  virtual Status upload_metadata() = 0;
+  // Flushes everything, uploads the metadata and stops the workers. Called
+  // once when the kernel unmounts; the object must not be used afterwards.
+  virtual Status shutdown() = 0;
+};
+
+// Names of the control xattrs on the root directory (not listed by listxattr).
+// getxattr(mountpoint, kCtrlStatXattr) returns FsStats as JSON;
+// setxattr(mountpoint, kCtrlCommandXattr, "flushcache" | "upload-meta" |
+// "cachesize N" | "log LEVEL") runs a command (owner of the mount or root only).
+inline constexpr const char* kCtrlStatXattr = "user.hoardfs.stat";
+inline constexpr const char* kCtrlCommandXattr = "user.hoardfs.ctrl";
+inline constexpr const char* kCtrlPidXattr = "user.hoardfs.pid";
+
+}  // namespace hoardfs
