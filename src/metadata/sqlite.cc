@@ -1,0 +1,157 @@
+#include "metadata/sqlite.h"
+
+#include <exception>
+#include <stdexcept>
+
+namespace hoardfs::sql {
+
+Statement::Statement(sqlite3* db, const char* sql) : db_(db) {
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db) + " in " + sql);
+  }
+}
+
+Statement::~Statement() {
+  if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+}
+
+Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+  other.stmt_ = nullptr;
+}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+    db_ = other.db_;
+    stmt_ = other.stmt_;
+    other.stmt_ = nullptr;
+  }
+  return *this;
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  std::string msg = std::string("sqlite step: ") + sqlite3_errmsg(db_);
+  sqlite3_reset(stmt_);
+  throw std::runtime_error(msg);
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+  reset();
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::string Statement::text(int col) const {
+  const unsigned char* p = sqlite3_column_text(stmt_, col);
+  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p),
+                                                    static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+}
+
+std::string Statement::blob(int col) const {
+  const void* p = sqlite3_column_blob(stmt_, col);
+  int n = sqlite3_column_bytes(stmt_, col);
+  return p == nullptr ? std::string() : std::string(static_cast<const char*>(p), static_cast<size_t>(n));
+}
+
+void Statement::bind_one(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+
+void Statement::bind_one(int index, std::string_view value) {
+  sqlite3_bind_blob64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT);
+}
+
+void Statement::bind_one(int index, std::nullptr_t) { sqlite3_bind_null(stmt_, index); }
+
+Database::~Database() { close(); }
+
+Status Database::open(const std::string& path, bool create) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+    std::string msg = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
+    close();
+    return Status::io_error("cannot open database " + path + ": " + msg);
+  }
+  try {
+    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;"
+         "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;");
+  } catch (const std::exception& e) {
+    close();
+    return Status::io_error(std::string("cannot configure database ") + path + ": " + e.what());
+  }
+  return Status::ok();
+}
+
+void Database::close() {
+  if (db_ != nullptr) {
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+  }
+}
+
+void Database::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err != nullptr ? err : "unknown error";
+    sqlite3_free(err);
+    throw std::runtime_error("sqlite: " + msg);
+  }
+}
+
+Status Database::backup_to(const std::string& path) {
+  sqlite3* dest = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+    sqlite3_close_v2(dest);
+    return Status::io_error("cannot create database copy " + path);
+  }
+  sqlite3_backup* backup = sqlite3_backup_init(dest, "main", db_, "main");
+  int rc = SQLITE_ERROR;
+  if (backup != nullptr) {
+    rc = sqlite3_backup_step(backup, -1);
+    sqlite3_backup_finish(backup);
+  }
+  std::string msg = sqlite3_errmsg(dest);
+  // The copy must be a single self-contained file, not WAL + main.
+  if (rc == SQLITE_DONE) {
+    char* err = nullptr;
+    if (sqlite3_exec(dest, "PRAGMA journal_mode=DELETE;", nullptr, nullptr, &err) != SQLITE_OK) {
+      sqlite3_free(err);
+      rc = SQLITE_ERROR;
+    }
+  }
+  sqlite3_close_v2(dest);
+  if (rc != SQLITE_DONE) return Status::io_error("database copy to " + path + " failed: " + msg);
+  return Status::ok();
+}
+
+Transaction::Transaction(Database& db) : db_(db), uncaught_(std::uncaught_exceptions()) {
+  db_.exec("BEGIN IMMEDIATE");
+}
+
+void Transaction::commit() {
+  if (!done_) {
+    done_ = true;
+    db_.exec("COMMIT");
+  }
+}
+
+Transaction::~Transaction() {
+  if (done_) return;
+  if (std::uncaught_exceptions() > uncaught_) {
+    sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  } else {
+    try {
+      db_.exec("COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+  }
+}
+
+}  // namespace hoardfs::sql

@@ -1,0 +1,99 @@
+// A thin RAII layer over the SQLite C API: a connection and prepared
+// statements with typed bind/column helpers. Not thread-safe by itself; the
+// owner serialises access (see Filesystem's metadata mutex).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "hoardfs/status.h"
+
+namespace hoardfs::sql {
+
+class Statement {
+ public:
+  Statement() = default;
+  Statement(sqlite3* db, const char* sql);
+  ~Statement();
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&& other) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  // Binds parameters 1..n in order; resets the statement first.
+  template <typename... Args>
+  Statement& bind(const Args&... args) {
+    reset();
+    int index = 1;
+    (bind_one(index++, args), ...);
+    return *this;
+  }
+  // Advances to the next row; false when done. Errors throw std::runtime_error
+  // (caught at the Filesystem boundary and turned into EIO).
+  bool step();
+  // Runs to completion (for statements that return no rows).
+  void run();
+  void reset();
+
+  int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string text(int col) const;
+  std::string blob(int col) const;
+
+ private:
+  void bind_one(int index, int64_t value);
+  void bind_one(int index, uint64_t value) { bind_one(index, static_cast<int64_t>(value)); }
+  void bind_one(int index, int value) { bind_one(index, static_cast<int64_t>(value)); }
+  void bind_one(int index, unsigned value) { bind_one(index, static_cast<int64_t>(value)); }
+  void bind_one(int index, long long value) { bind_one(index, static_cast<int64_t>(value)); }
+  void bind_one(int index, unsigned long long value) { bind_one(index, static_cast<int64_t>(value)); }
+  void bind_one(int index, std::string_view value);  // bound as BLOB
+  void bind_one(int index, const std::string& value) { bind_one(index, std::string_view(value)); }
+  void bind_one(int index, const char* value) { bind_one(index, std::string_view(value)); }
+  void bind_one(int index, std::nullptr_t);
+
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Database {
+ public:
+  Database() = default;
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  Status open(const std::string& path, bool create);
+  void close();
+  sqlite3* handle() const { return db_; }
+  // Runs one or more statements without results; throws on error.
+  void exec(const char* sql);
+  int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+  int changes() const { return sqlite3_changes(db_); }
+  Statement prepare(const char* sql) { return Statement(db_, sql); }
+  // Copies the whole database to `path` with the online backup API.
+  Status backup_to(const std::string& path);
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// Commits on destruction unless rolled back; a thrown exception rolls back.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  void commit();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+ private:
+  Database& db_;
+  bool done_ = false;
+  int uncaught_ = 0;
+};
+
+}  // namespace hoardfs::sql
