@@ -1,0 +1,51 @@
+// FUSE adapter: serves a hoardfs::Filesystem through the libfuse3 low-level
+// API with a multi-threaded session loop.
+//
+// The adapter holds no filesystem state. Each request handler makes exactly
+// one call into Filesystem and sends exactly one reply; the list of supported
+// operations is in fuse_operations.cc (make_fuse_operations), in one place.
+//
+// Permission checks are the kernel's (`default_permissions`). There are no
+// lock handlers, so the kernel keeps flock/fcntl locks locally, which is what
+// a single-writer filesystem needs.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "hoardfs/filesystem.h"
+#include "hoardfs/status.h"
+
+namespace hoardfs {
+
+struct FuseOptions {
+  std::string fsname;          // shown in /proc/mounts as the source (the storage URL)
+  bool allow_other = false;    // let other users access the mount
+  bool allow_root = false;     // let root access the mount
+  bool debug = false;          // libfuse request tracing (to the debug log)
+  unsigned max_threads = 16;   // FUSE worker threads
+  double attr_timeout_s = 1.0;
+  double entry_timeout_s = 1.0;
+  // Generic mount flags passed to the kernel unchanged: ro, rw, noatime,
+  // nosuid, nodev, noexec, sync, dirsync, relatime, ... (see kPassThroughMountFlags).
+  std::vector<std::string> mount_flags;
+  // Unmount cleanly on SIGINT/SIGTERM/SIGHUP (fuse_set_signal_handlers).
+  bool handle_signals = true;
+};
+
+// Mount flags that libfuse hands to the kernel and that mount.hoardfs
+// accepts in -o.
+bool is_pass_through_mount_flag(const std::string& option);
+
+// Mounts `fs` at `mountpoint` and serves requests until the filesystem is
+// unmounted (by umount/fusermount3, or by a signal when handle_signals is
+// set). `on_mounted` is called exactly once: with ok as soon as the kernel
+// mount exists, or with the error when the session could not be created or
+// mounted (run_fuse_session then returns the same error). After the loop ends
+// the mount is removed if it still exists and fs.shutdown() runs; its status
+// is returned.
+Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const FuseOptions& options,
+                        const std::function<void(const Status&)>& on_mounted);
+
+}  // namespace hoardfs

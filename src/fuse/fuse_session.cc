@@ -1,0 +1,154 @@
+// run_fuse_session: session set-up, mount, multi-threaded loop, unwind.
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "fuse/fuse_operations.h"
+#include "hoardfs/log.h"
+
+namespace hoardfs {
+namespace {
+
+// libfuse reports mount problems only through its log function; keep the last
+// error line so that a failed mount can be explained in one line.
+std::mutex g_fuse_log_mutex;
+std::string g_last_fuse_error;
+
+void forward_fuse_log(enum fuse_log_level level, const char* fmt, va_list ap) {
+  char buffer[1024];
+  std::vsnprintf(buffer, sizeof buffer, fmt, ap);
+  std::string line(buffer);
+  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+  if (line.empty()) return;
+  if (level <= FUSE_LOG_ERR) {
+    {
+      std::lock_guard lock(g_fuse_log_mutex);
+      g_last_fuse_error = line;
+    }
+    log::error("libfuse: {}", line);
+  } else if (level <= FUSE_LOG_WARNING) {
+    log::warning("libfuse: {}", line);
+  } else {
+    log::debug("libfuse: {}", line);
+  }
+}
+
+std::string take_last_fuse_error() {
+  std::lock_guard lock(g_fuse_log_mutex);
+  std::string error = std::move(g_last_fuse_error);
+  g_last_fuse_error.clear();
+  return error;
+}
+
+// Escapes ',' and '\' so that a value survives libfuse's -o splitting.
+std::string escape_option_value(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == ',' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string kernel_mount_options(const FuseOptions& options) {
+  std::string text = "default_permissions,subtype=hoardfs";
+  if (!options.fsname.empty()) text += ",fsname=" + escape_option_value(options.fsname);
+  if (options.allow_other) text += ",allow_other";
+  if (options.allow_root) text += ",allow_root";
+  for (const std::string& flag : options.mount_flags) text += "," + flag;
+  return text;
+}
+
+// Owns the libfuse argument vector.
+class FuseArgs {
+ public:
+  explicit FuseArgs(const std::vector<std::string>& argv) {
+    for (const std::string& arg : argv) fuse_opt_add_arg(&args_, arg.c_str());
+  }
+  ~FuseArgs() { fuse_opt_free_args(&args_); }
+  FuseArgs(const FuseArgs&) = delete;
+  FuseArgs& operator=(const FuseArgs&) = delete;
+  fuse_args* get() { return &args_; }
+
+ private:
+  fuse_args args_ = FUSE_ARGS_INIT(0, nullptr);
+};
+
+Status mount_error(const std::string& what) {
+  std::string detail = take_last_fuse_error();
+  return Status::io_error(detail.empty() ? what : what + ": " + detail);
+}
+
+}  // namespace
+
+bool is_pass_through_mount_flag(const std::string& option) {
+  static const char* const kFlags[] = {
+      "rw",       "ro",         "suid",       "nosuid",      "dev",      "nodev",
+      "exec",     "noexec",     "async",      "sync",        "dirsync",  "atime",
+      "noatime",  "diratime",   "nodiratime", "relatime",    "norelatime", "strictatime",
+      "nostrictatime", "lazytime", "nolazytime",
+  };
+  for (const char* flag : kFlags) {
+    if (option == flag) return true;
+  }
+  return false;
+}
+
+Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const FuseOptions& options,
+                        const std::function<void(const Status&)>& on_mounted) {
+  fuse_set_log_func(forward_fuse_log);
+  std::vector<std::string> argv = {"hoardfs", "-o", kernel_mount_options(options)};
+  if (options.debug) argv.emplace_back("-d");
+  FuseArgs args(argv);
+
+  fuse_lowlevel_ops ops = fuse_internal::make_fuse_operations();
+  fuse_internal::AdapterContext context{fs, options};
+  fuse_session* session = fuse_session_new(args.get(), &ops, sizeof ops, &context);
+  if (session == nullptr) {
+    Status status = mount_error("cannot create the FUSE session");
+    on_mounted(status);
+    return status;
+  }
+  if (options.handle_signals && fuse_set_signal_handlers(session) != 0) {
+    fuse_session_destroy(session);
+    Status status = mount_error("cannot install signal handlers");
+    on_mounted(status);
+    return status;
+  }
+  if (fuse_session_mount(session, mountpoint.c_str()) != 0) {
+    if (options.handle_signals) fuse_remove_signal_handlers(session);
+    fuse_session_destroy(session);
+    Status status = mount_error("cannot mount " + mountpoint);
+    on_mounted(status);
+    return status;
+  }
+  log::info("mounted {} at {}", options.fsname, mountpoint);
+  on_mounted(Status::ok());
+
+  fuse_loop_config* config = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(config, options.max_threads);
+  fuse_loop_cfg_set_clone_fd(config, 0);
+  int loop_result = fuse_session_loop_mt(session, config);
+  fuse_loop_cfg_destroy(config);
+  if (loop_result < 0) log::error("FUSE session loop failed: {}", std::strerror(-loop_result));
+  if (loop_result > 0) log::info("signal {} received, unmounting", loop_result);
+
+  // A no-op when the kernel has already unmounted (umount, fusermount3 -u).
+  fuse_session_unmount(session);
+  if (options.handle_signals) fuse_remove_signal_handlers(session);
+  fuse_session_destroy(session);
+
+  log::info("unmounted {}; uploading what is left", mountpoint);
+  Status status = fs.shutdown();
+  if (!status.is_ok()) {
+    log::error("final upload failed, data stays in the local cache: {}", status.to_string());
+  } else {
+    log::info("all data and metadata uploaded; exiting");
+  }
+  return status;
+}
+
+}  // namespace hoardfs
