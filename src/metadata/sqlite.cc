@@ -131,6 +131,11 @@ Status Database::backup_to(const std::string& path) {
 }
 
 Transaction::Transaction(Database& db) : db_(db), uncaught_(std::uncaught_exceptions()) {
+  // Inside another transaction this one joins it: the outer one commits.
+  if (sqlite3_get_autocommit(db_.handle()) == 0) {
+    done_ = true;
+    return;
+  }
   db_.exec("BEGIN IMMEDIATE");
 }
 

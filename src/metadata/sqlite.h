@@ -82,6 +82,7 @@ class Database {
 };
 
 // Commits on destruction unless rolled back; a thrown exception rolls back.
+// Nested in an open transaction it does nothing: the outermost one decides.
 class Transaction {
  public:
   explicit Transaction(Database& db);

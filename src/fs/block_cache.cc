@@ -1,0 +1,592 @@
+#include "fs/block_cache.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "hoardfs/log.h"
+#include "hoardfs/object_names.h"
+
+namespace hoardfs {
+namespace {
+
+constexpr int kAbsent = -1;  // acquire(): the block has no data anywhere
+
+bool all_zero(std::string_view data) {
+  return std::all_of(data.begin(), data.end(), [](char c) { return c == 0; });
+}
+
+int read_file(const std::string& path, uint64_t offset, uint64_t length, std::string* out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  size_t start = out->size();
+  out->resize(start + length);
+  uint64_t done = 0;
+  int err = 0;
+  while (done < length) {
+    ssize_t n = ::pread(fd, out->data() + start + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    if (n == 0) break;
+    done += static_cast<uint64_t>(n);
+  }
+  ::close(fd);
+  // Past the end of the cache file the block reads as zeros.
+  std::memset(out->data() + start + done, 0, length - done);
+  return err;
+}
+
+int write_file(const std::string& path, uint64_t offset, std::string_view data, int extra_flags) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | extra_flags, 0600);
+  if (fd < 0) return errno;
+  size_t done = 0;
+  int err = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0 && err == 0) err = errno;
+  return err;
+}
+
+}  // namespace
+
+BlockCache::BlockCache(Options options, Backend& backend, const ObjectCodec& codec, BlockCatalog& catalog)
+    : options_(std::move(options)),
+      backend_(backend),
+      codec_(codec),
+      catalog_(catalog),
+      blocks_dir_(options_.dir + "/blocks"),
+      max_bytes_(options_.max_bytes) {}
+
+BlockCache::~BlockCache() { stop(); }
+
+std::string BlockCache::path_of(const Key& key) const {
+  return blocks_dir_ + "/" + std::to_string(key.first) + "-" + std::to_string(key.second);
+}
+
+Status BlockCache::recover(bool after_crash, const std::function<bool(uint64_t, uint64_t)>& block_in_file) {
+  if (::mkdir(blocks_dir_.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Status::from_errno(errno, "creating " + blocks_dir_);
+  }
+  DIR* dir = ::opendir(blocks_dir_.c_str());
+  if (dir == nullptr) return Status::from_errno(errno, "reading " + blocks_dir_);
+  std::vector<std::pair<Key, uint64_t>> found;
+  while (dirent* de = ::readdir(dir)) {
+    std::string name = de->d_name;
+    if (name == "." || name == "..") continue;
+    unsigned long long ino = 0, blockno = 0;
+    int consumed = 0;
+    std::string path = blocks_dir_ + "/" + name;
+    if (std::sscanf(name.c_str(), "%llu-%llu%n", &ino, &blockno, &consumed) != 2 ||
+        static_cast<size_t>(consumed) != name.size() || !block_in_file(ino, blockno)) {
+      ::unlink(path.c_str());
+      continue;
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) continue;
+    found.push_back({{ino, blockno}, static_cast<uint64_t>(st.st_size)});
+  }
+  ::closedir(dir);
+
+  uint64_t dirty_found = 0;
+  for (const auto& [key, size] : found) {
+    Entry entry;
+    entry.size = size;
+    if (after_crash) {
+      // The catalog is the truth for what is uploaded; a cache file that
+      // differs from it holds writes that never reached the backend.
+      std::string data;
+      read_file(path_of(key), 0, size, &data);
+      auto stored = catalog_.stored_block(key.first, key.second);
+      bool clean = stored && stored->size == size && hash_block(codec_.keys(), data) == stored->hash;
+      if (!stored && all_zero(data)) clean = true;
+      entry.dirty = !clean;
+    }
+    entry.id = entry.generation = next_generation_++;
+    entry.last_use = ++use_tick_;
+    cached_bytes_ += size;
+    if (entry.dirty) {
+      dirty_bytes_ += size;
+      ++dirty_found;
+    }
+    entries_.emplace(key, entry);
+  }
+  dirty_count_ = dirty_found;
+  if (dirty_found > 0) log::info("cache: {} blocks written before a crash will be uploaded", dirty_found);
+  return Status::ok();
+}
+
+void BlockCache::start() {
+  std::lock_guard lock(mu_);
+  stopping_ = false;
+  for (unsigned i = 0; i < std::max(1u, options_.threads); ++i) {
+    workers_.emplace_back([this] { worker_loop(); });
+  }
+  writeback_thread_ = std::thread([this] { writeback_loop(); });
+}
+
+void BlockCache::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && workers_.empty()) return;
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  tasks_changed_.notify_all();
+  if (writeback_thread_.joinable()) writeback_thread_.join();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+}
+
+void BlockCache::enqueue(std::function<void()> task) {
+  tasks_.push_back(std::move(task));
+  tasks_changed_.notify_one();
+}
+
+void BlockCache::worker_loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    tasks_changed_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+    if (tasks_.empty()) return;  // stopping
+    auto task = std::move(tasks_.front());
+    tasks_.pop_front();
+    lock.unlock();
+    task();
+    lock.lock();
+  }
+}
+
+int BlockCache::fetch_into_file(const Key& key, uint64_t* size) {
+  auto stored = catalog_.stored_block(key.first, key.second);
+  if (!stored) return kAbsent;
+  std::string raw;
+  Status s = backend_.get(stored->object_name, &raw);
+  std::string plain;
+  if (s.is_ok()) s = codec_.decode(stored->object_name, raw, &plain);
+  if (s.is_ok() && stored->obj_offset + stored->obj_length > plain.size()) {
+    s = Status::corruption("object " + stored->object_name + " is shorter than its block");
+  }
+  if (!s.is_ok()) {
+    log::error("cannot read block {} of inode {} from object {}: {}", key.second, key.first,
+               stored->object_name, s.to_string());
+    return EIO;
+  }
+  std::string_view block(plain.data() + stored->obj_offset, stored->obj_length);
+  if (block.size() != stored->size || hash_block(codec_.keys(), block) != stored->hash) {
+    log::error("object {} does not hold the block recorded for inode {} block {} (hash mismatch)",
+               stored->object_name, key.first, key.second);
+    return EIO;
+  }
+  int err = write_file(path_of(key), 0, block, O_CREAT | O_TRUNC);
+  if (err != 0) return err;
+  *size = block.size();
+  return 0;
+}
+
+int BlockCache::acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool need_data, bool create,
+                        Entry** out) {
+  for (;;) {
+    auto it = entries_.find(key);
+    if (it != entries_.end()) {
+      if (it->second.loading) {
+        changed_.wait(lock);
+        continue;
+      }
+      it->second.pins++;
+      it->second.last_use = ++use_tick_;
+      *out = &it->second;
+      return 0;
+    }
+    Entry fresh;
+    fresh.loading = true;
+    fresh.id = fresh.generation = next_generation_++;
+    const uint64_t id = fresh.id;
+    entries_.emplace(key, fresh);
+    lock.unlock();
+    uint64_t size = 0;
+    int err = need_data ? fetch_into_file(key, &size) : kAbsent;
+    if (err == kAbsent && create) err = write_file(path_of(key), 0, {}, O_CREAT | O_TRUNC);
+    lock.lock();
+    it = entries_.find(key);
+    if (it == entries_.end() || it->second.id != id) {
+      // Dropped while loading (truncate/unlink): start over.
+      if (it == entries_.end()) ::unlink(path_of(key).c_str());
+      continue;
+    }
+    if (err != 0) {
+      entries_.erase(it);
+      changed_.notify_all();
+      return err;
+    }
+    Entry& entry = it->second;
+    entry.loading = false;
+    entry.size = size;
+    entry.pins = 1;
+    entry.last_use = ++use_tick_;
+    cached_bytes_ += size;
+    changed_.notify_all();
+    if (cached_bytes_ > max_bytes_) evict_clean_until(max_bytes_ * 9 / 10);
+    *out = &entry;
+    return 0;
+  }
+}
+
+// Drops the pin taken by acquire() unless the entry was dropped and replaced.
+void BlockCache::release_pin(const Key& key, uint64_t id) {
+  auto it = entries_.find(key);
+  if (it != entries_.end() && it->second.id == id && it->second.pins > 0) it->second.pins--;
+}
+
+void BlockCache::mark_dirty_locked(Entry& entry) {
+  entry.generation = next_generation_++;
+  entry.dirtied_at = std::chrono::steady_clock::now();
+  if (!entry.dirty) {
+    entry.dirty = true;
+    dirty_bytes_ += entry.size;
+    ++dirty_count_;
+  }
+}
+
+void BlockCache::set_size_locked(Entry& entry, uint64_t new_size) {
+  cached_bytes_ += new_size;
+  cached_bytes_ -= entry.size;
+  if (entry.dirty) {
+    dirty_bytes_ += new_size;
+    dirty_bytes_ -= entry.size;
+  }
+  entry.size = new_size;
+}
+
+void BlockCache::remove_locked(std::map<Key, Entry>::iterator it) {
+  Entry& entry = it->second;
+  if (!entry.loading) {
+    cached_bytes_ -= entry.size;
+    if (entry.dirty) {
+      dirty_bytes_ -= entry.size;
+      --dirty_count_;
+    }
+    ::unlink(path_of(it->first).c_str());
+  }
+  entries_.erase(it);
+  changed_.notify_all();
+}
+
+int BlockCache::read(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t length, uint64_t file_blocks,
+                     std::string* out) {
+  const Key key{ino, blockno};
+  std::unique_lock lock(mu_);
+  Entry* entry = nullptr;
+  int err = acquire(lock, key, true, false, &entry);
+  if (err == kAbsent) {
+    out->append(length, '\0');  // a hole
+    err = 0;
+  } else if (err == 0) {
+    const uint64_t id = entry->id;
+    lock.unlock();
+    err = read_file(path_of(key), offset, length, out);
+    if (err == ENOENT) err = 0;  // dropped by a concurrent truncate
+    lock.lock();
+    release_pin(key, id);
+  }
+  // Read-ahead: a read of the block after the previous one looks sequential.
+  auto [last, inserted] = last_read_block_.try_emplace(ino, blockno);
+  bool sequential = !inserted && last->second + 1 == blockno;
+  last->second = blockno;
+  if (sequential && err == 0) {
+    for (uint64_t next = blockno + 1; next <= blockno + options_.readahead && next < file_blocks; ++next) {
+      if (entries_.count({ino, next}) == 0) enqueue([this, ino, next] { prefetch({ino, next}); });
+    }
+  }
+  return err;
+}
+
+void BlockCache::prefetch(const Key& key) {
+  std::unique_lock lock(mu_);
+  if (stopping_ || entries_.count(key) != 0) return;
+  Entry* entry = nullptr;
+  if (acquire(lock, key, true, false, &entry) == 0) release_pin(key, entry->id);
+}
+
+void BlockCache::wait_for_dirty_room(std::unique_lock<std::mutex>& lock) {
+  // Leave room for clean blocks: writers wait while dirty data fills most of the cache.
+  while (!stopping_ && dirty_bytes_ > max_bytes_ * 3 / 4) {
+    flush_requested_ = true;
+    changed_.notify_all();
+    changed_.wait_for(lock, std::chrono::milliseconds(200));
+  }
+  if (flush_waiters_ == 0) flush_requested_ = false;
+}
+
+int BlockCache::write(uint64_t ino, uint64_t blockno, uint32_t offset, std::string_view data) {
+  const Key key{ino, blockno};
+  std::unique_lock lock(mu_);
+  wait_for_dirty_room(lock);
+  const bool whole_block = offset == 0 && data.size() == options_.block_size;
+  Entry* entry = nullptr;
+  int err = acquire(lock, key, !whole_block, true, &entry);
+  if (err != 0) return err;
+  const uint64_t id = entry->id;
+  entry->writers++;
+  mark_dirty_locked(*entry);
+  lock.unlock();
+  // No O_CREAT: if a truncate dropped the entry meanwhile, the write is lost
+  // to that truncate, as if it came first.
+  err = write_file(path_of(key), offset, data, whole_block ? O_TRUNC : 0);
+  if (err == ENOENT) err = 0;
+  lock.lock();
+  auto it = entries_.find(key);
+  if (it != entries_.end() && it->second.id == id) {
+    Entry& e = it->second;
+    e.writers--;
+    e.pins--;
+    uint64_t end = offset + data.size();
+    if (whole_block || end > e.size) set_size_locked(e, whole_block ? data.size() : end);
+    e.dirtied_at = std::chrono::steady_clock::now();
+    changed_.notify_all();
+  }
+  return err;
+}
+
+int BlockCache::truncate(uint64_t ino, uint64_t blockno, uint32_t length) {
+  const Key key{ino, blockno};
+  std::unique_lock lock(mu_);
+  Entry* entry = nullptr;
+  int err = acquire(lock, key, true, false, &entry);
+  if (err == kAbsent) return 0;  // a hole stays a hole
+  if (err != 0) return err;
+  const uint64_t id = entry->id;
+  entry->writers++;
+  mark_dirty_locked(*entry);
+  lock.unlock();
+  err = ::truncate(path_of(key).c_str(), length) == 0 ? 0 : errno;
+  if (err == ENOENT) err = 0;
+  lock.lock();
+  auto it = entries_.find(key);
+  if (it != entries_.end() && it->second.id == id) {
+    it->second.writers--;
+    it->second.pins--;
+    set_size_locked(it->second, length);
+    changed_.notify_all();
+  }
+  return err;
+}
+
+void BlockCache::drop(uint64_t ino, uint64_t first_blockno) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.lower_bound({ino, first_blockno});
+  while (it != entries_.end() && it->first.first == ino) {
+    auto next = std::next(it);
+    remove_locked(it);
+    it = next;
+  }
+  if (first_blockno == 0) last_read_block_.erase(ino);
+}
+
+uint64_t BlockCache::inode_bytes(uint64_t ino) {
+  std::lock_guard lock(mu_);
+  uint64_t total = 0;
+  for (auto it = entries_.lower_bound({ino, 0}); it != entries_.end() && it->first.first == ino; ++it) {
+    total += it->second.size;
+  }
+  return total;
+}
+
+int BlockCache::sync_inode(uint64_t ino) {
+  std::vector<std::string> paths;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = entries_.lower_bound({ino, 0}); it != entries_.end() && it->first.first == ino; ++it) {
+      if (it->second.dirty && !it->second.loading) paths.push_back(path_of(it->first));
+    }
+  }
+  paths.push_back(blocks_dir_);  // new cache files must be findable after a crash
+  for (const auto& path : paths) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) continue;
+      return errno;
+    }
+    int rc = ::fsync(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return err;
+  }
+  return 0;
+}
+
+Status BlockCache::flush_inode(uint64_t ino) {
+  std::unique_lock lock(mu_);
+  flush_waiters_++;
+  flush_requested_ = true;
+  changed_.notify_all();
+  const uint64_t failures_before = upload_failures_;
+  auto has_dirty = [&] {
+    for (auto it = entries_.lower_bound({ino, 0}); it != entries_.end() && it->first.first == ino; ++it) {
+      if (it->second.dirty) return true;
+    }
+    return false;
+  };
+  Status result;
+  while (has_dirty()) {
+    if (upload_failures_ != failures_before) {
+      result = last_upload_error_;
+      break;
+    }
+    changed_.wait(lock);
+  }
+  if (--flush_waiters_ == 0) flush_requested_ = false;
+  return result;
+}
+
+Status BlockCache::flush_all() {
+  std::unique_lock lock(mu_);
+  flush_waiters_++;
+  flush_requested_ = true;
+  changed_.notify_all();
+  const uint64_t failures_before = upload_failures_;
+  Status result;
+  while (dirty_count_ > 0) {
+    if (upload_failures_ != failures_before) {
+      result = last_upload_error_;
+      break;
+    }
+    changed_.wait(lock);
+  }
+  if (--flush_waiters_ == 0) flush_requested_ = false;
+  return result;
+}
+
+void BlockCache::set_max_bytes(uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  max_bytes_ = bytes;
+  evict_clean_until(bytes);
+  changed_.notify_all();
+}
+
+void BlockCache::evict_clean_until(uint64_t target_bytes) {
+  if (cached_bytes_ <= target_bytes) return;
+  std::vector<std::pair<uint64_t, Key>> candidates;
+  for (const auto& [key, e] : entries_) {
+    if (!e.dirty && !e.loading && !e.uploading && e.pins == 0 && e.writers == 0) {
+      candidates.push_back({e.last_use, key});
+    }
+  }
+  std::sort(candidates.begin(), candidates.end());
+  for (const auto& [tick, key] : candidates) {
+    if (cached_bytes_ <= target_bytes) break;
+    remove_locked(entries_.find(key));
+  }
+}
+
+void BlockCache::writeback_loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    changed_.wait_for(lock, std::chrono::milliseconds(100));
+    if (stopping_) break;
+    const auto now = std::chrono::steady_clock::now();
+    const bool pressure = dirty_bytes_ > max_bytes_ / 2;
+    for (auto& [key, e] : entries_) {
+      if (!e.dirty || e.uploading || e.loading || e.writers > 0) continue;
+      if (!flush_requested_ && !pressure && now - e.dirtied_at < options_.writeback_delay) continue;
+      e.uploading = true;
+      Key k = key;
+      enqueue([this, k] { upload(k); });
+    }
+    if (cached_bytes_ > max_bytes_) evict_clean_until(max_bytes_ * 9 / 10);
+  }
+}
+
+void BlockCache::upload(const Key& key) {
+  std::unique_lock lock(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return;
+  const uint64_t id = it->second.id;
+  auto finish = [&](bool failed, const Status& error) {
+    auto cur = entries_.find(key);
+    if (cur != entries_.end() && cur->second.id == id) cur->second.uploading = false;
+    if (failed) {
+      last_upload_error_ = error;
+      upload_failures_++;
+    }
+    changed_.notify_all();
+  };
+  if (stopping_ || !it->second.dirty || it->second.writers > 0) return finish(false, {});
+  const uint64_t generation = it->second.generation;
+  const uint64_t size = it->second.size;
+  lock.unlock();
+
+  std::string data;
+  int err = read_file(path_of(key), 0, size, &data);
+  lock.lock();
+  it = entries_.find(key);
+  if (it == entries_.end() || it->second.id != id) return;
+  if (err != 0) {
+    return finish(true, Status::from_errno(err, "reading cache file " + path_of(key)));
+  }
+  // A writer got in while we copied: try again later with a stable copy.
+  if (it->second.generation != generation || it->second.writers > 0) return finish(false, {});
+  lock.unlock();
+
+  BlockCommit commit;
+  commit.ino = key.first;
+  commit.blockno = key.second;
+  commit.size = data.size();
+  commit.hole = all_zero(data);
+  if (!commit.hole) commit.hash = hash_block(codec_.keys(), data);
+  auto still_cached = [&] {
+    std::lock_guard guard(mu_);
+    auto cur = entries_.find(key);
+    return cur != entries_.end() && cur->second.id == id;
+  };
+  auto committed = [&] {
+    std::lock_guard guard(mu_);
+    auto cur = entries_.find(key);
+    if (cur != entries_.end() && cur->second.id == id && cur->second.generation == generation &&
+        cur->second.dirty) {
+      cur->second.dirty = false;
+      dirty_bytes_ -= cur->second.size;
+      --dirty_count_;
+    }
+  };
+  bool force_upload = false;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (!commit.hole && (force_upload || !catalog_.has_block(commit.hash))) {
+      commit.new_object = object_names::new_data_object();
+      std::string stored = codec_.encode(commit.new_object, data);
+      commit.new_object_stored_size = stored.size();
+      Status s = backend_.put(commit.new_object, stored);
+      if (!s.is_ok()) {
+        log::error("upload of block {} of inode {} failed: {}", key.second, key.first, s.to_string());
+        lock.lock();
+        return finish(true, s);
+      }
+    }
+    CommitOutcome outcome = catalog_.commit_block(commit, still_cached, committed);
+    if (outcome == CommitOutcome::kNeedsUpload) {
+      force_upload = true;
+      continue;
+    }
+    if (outcome == CommitOutcome::kDropped && !commit.new_object.empty()) {
+      // Never referenced by any metadata: safe to delete at once.
+      backend_.remove({commit.new_object});
+    }
+    break;
+  }
+  lock.lock();
+  finish(false, {});
+}
+
+}  // namespace hoardfs

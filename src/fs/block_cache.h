@@ -1,0 +1,194 @@
+// BlockCache: the local copy of file blocks and the write-back engine.
+//
+// Design. A cached block is one file, blocks/<inode>-<blockno>, holding the
+// block's current plaintext (shorter than the block size at the end of a
+// file; bytes past its end read as zeros). No descriptor stays open between
+// calls. An entry is *clean* when its content equals the block the catalog
+// records for (inode, blockno), and *dirty* otherwise.
+//
+// Writers bump the entry's generation (a process-wide counter, so a dropped
+// and re-created entry never repeats one) and count themselves in `writers`
+// while their pwrite runs outside the mutex. An upload worker copies a dirty
+// entry only when no writer is active and checks afterwards that the
+// generation did not move (a seqlock), so what it uploads is a state the file
+// really had. It then hashes the copy (keyed BLAKE2b); if the catalog already
+// has that block it only adds a reference, else it encodes and uploads a new
+// object. The catalog commits under its own lock and asks the cache, under
+// that lock, whether the entry still exists (truncate and unlink drop entries
+// under the same lock), so a late upload never resurrects dropped data. The
+// entry becomes clean only if its generation is still the uploaded one.
+//
+// Eviction removes least-recently-used clean entries when the cache is over
+// its limit. Writers wait while dirty bytes exceed the limit, which gives
+// back-pressure instead of filling the disk. Sequential reads prefetch the
+// next `readahead` blocks through the same worker pool.
+//
+// Lock order: the catalog's metadata mutex before BlockCache::mu_.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hoardfs/backend.h"
+#include "hoardfs/object_codec.h"
+#include "hoardfs/status.h"
+
+namespace hoardfs {
+
+struct StoredBlock {
+  BlockHash hash{};
+  uint64_t size = 0;  // plaintext bytes
+  std::string object_name;
+  uint64_t obj_offset = 0;
+  uint64_t obj_length = 0;
+};
+
+// A finished upload offered to the catalog.
+struct BlockCommit {
+  uint64_t ino = 0;
+  uint64_t blockno = 0;
+  bool hole = false;          // all zeros: remove the extent, store nothing
+  BlockHash hash{};
+  uint64_t size = 0;
+  std::string new_object;     // set when this upload stored a new object
+  uint64_t new_object_stored_size = 0;
+};
+
+enum class CommitOutcome {
+  kCommitted,
+  kDropped,       // the entry was dropped meanwhile; nothing recorded
+  kNeedsUpload,   // the block was not stored after all (freed meanwhile)
+};
+
+// Implemented by the filesystem over its database.
+class BlockCatalog {
+ public:
+  virtual ~BlockCatalog() = default;
+  virtual std::optional<StoredBlock> stored_block(uint64_t ino, uint64_t blockno) = 0;
+  virtual bool has_block(const BlockHash& hash) = 0;
+  // Records the commit if `still_cached()` (called under the catalog lock)
+  // says the entry exists; then calls `committed()` under the same lock.
+  virtual CommitOutcome commit_block(const BlockCommit& commit, const std::function<bool()>& still_cached,
+                                     const std::function<void()>& committed) = 0;
+};
+
+class BlockCache {
+ public:
+  struct Options {
+    std::string dir;              // holds blocks/
+    uint32_t block_size = 1 << 20;
+    uint64_t max_bytes = 4ull << 30;
+    unsigned threads = 4;
+    unsigned readahead = 4;
+    std::chrono::milliseconds writeback_delay{1000};
+  };
+  BlockCache(Options options, Backend& backend, const ObjectCodec& codec, BlockCatalog& catalog);
+  ~BlockCache();
+
+  // Indexes existing cache files. With `after_crash`, every file is compared
+  // with the catalog and becomes dirty when it differs; otherwise all are clean.
+  // Files for blocks that `block_in_file(ino, blockno)` rejects are deleted.
+  Status recover(bool after_crash, const std::function<bool(uint64_t, uint64_t)>& block_in_file);
+  void start();
+  // Stops the workers (after flush_all() for a clean shutdown).
+  void stop();
+
+  // Reads [offset, offset+length) of the block into out (appending; bytes past
+  // the block's data are zeros). Returns 0 or an errno.
+  // `file_blocks` (blocks in the file) bounds read-ahead.
+  int read(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t length, uint64_t file_blocks,
+           std::string* out);
+  // Writes into the block, loading its old content first when the write is partial.
+  int write(uint64_t ino, uint64_t blockno, uint32_t offset, std::string_view data);
+  // Shortens the block's content to `length` bytes (loading it first).
+  int truncate(uint64_t ino, uint64_t blockno, uint32_t length);
+  // Forgets every block of `ino` from `first_blockno` on. Caller holds the catalog lock.
+  void drop(uint64_t ino, uint64_t first_blockno);
+
+  // fsyncs the dirty cache files of `ino` and the cache directory.
+  int sync_inode(uint64_t ino);
+  // Uploads every dirty block of `ino` and waits.
+  Status flush_inode(uint64_t ino);
+  // Uploads every dirty block and waits until none is left.
+  Status flush_all();
+  void set_max_bytes(uint64_t bytes);
+
+  uint64_t cached_bytes() const { return cached_bytes_.load(); }
+  uint64_t dirty_bytes() const { return dirty_bytes_.load(); }
+  uint64_t max_bytes() const { return max_bytes_.load(); }
+  // Bytes cached for one inode (for st_blocks).
+  uint64_t inode_bytes(uint64_t ino);
+
+ private:
+  using Key = std::pair<uint64_t, uint64_t>;  // inode, block number
+  struct Entry {
+    uint64_t id = 0;          // unique per entry: detects drop + re-create
+    uint64_t size = 0;
+    bool dirty = false;
+    bool loading = false;
+    bool uploading = false;
+    uint64_t generation = 0;
+    int writers = 0;
+    int pins = 0;
+    uint64_t last_use = 0;
+    std::chrono::steady_clock::time_point dirtied_at{};
+  };
+
+  std::string path_of(const Key& key) const;
+  // Makes sure the entry exists and holds its data (fetching it when the
+  // catalog has it); `need_data` false skips the fetch for whole-block writes.
+  // Returns with mu_ held via `lock` and the entry pinned.
+  int acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool need_data, bool create, Entry** out);
+  void release_pin(const Key& key, uint64_t id);
+  int fetch_into_file(const Key& key, uint64_t* size);
+  void mark_dirty_locked(Entry& entry);
+  void set_size_locked(Entry& entry, uint64_t new_size);
+  void remove_locked(std::map<Key, Entry>::iterator it);
+  void evict_clean_until(uint64_t target_bytes);
+  void wait_for_dirty_room(std::unique_lock<std::mutex>& lock);
+
+  void writeback_loop();
+  void worker_loop();
+  void enqueue(std::function<void()> task);
+  void upload(const Key& key);
+  void prefetch(const Key& key);
+
+  const Options options_;
+  Backend& backend_;
+  const ObjectCodec& codec_;
+  BlockCatalog& catalog_;
+  std::string blocks_dir_;
+
+  std::mutex mu_;  // protects everything below
+  std::condition_variable changed_;  // entry state changed (loading, dirty, flush)
+  std::map<Key, Entry> entries_;
+  std::map<uint64_t, uint64_t> last_read_block_;  // inode -> last block read, for read-ahead
+  uint64_t use_tick_ = 0;
+  uint64_t next_generation_ = 1;
+  uint64_t dirty_count_ = 0;
+  bool flush_requested_ = false;
+  int flush_waiters_ = 0;
+  Status last_upload_error_;
+  uint64_t upload_failures_ = 0;
+  std::deque<std::function<void()>> tasks_;
+  std::condition_variable tasks_changed_;
+  bool stopping_ = false;
+
+  std::atomic<uint64_t> cached_bytes_{0};
+  std::atomic<uint64_t> dirty_bytes_{0};
+  std::atomic<uint64_t> max_bytes_;
+  std::vector<std::thread> workers_;
+  std::thread writeback_thread_;
+};
+
+}  // namespace hoardfs

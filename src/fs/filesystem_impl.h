@@ -1,0 +1,167 @@
+// FilesystemImpl: the Filesystem over a SQLite namespace and a BlockCache.
+//
+// Metadata operations run under mu_ against the database, which is the live
+// namespace (every change is committed at once; WAL with synchronous=NORMAL,
+// made durable by fsync()). File data goes through the BlockCache without
+// mu_ held; the cache calls back into this class (as BlockCatalog) to look up
+// and commit blocks. Lock order: mu_ before BlockCache's mutex.
+//
+// The class is split by concern: fs_lifecycle.cc (open, recovery, metadata
+// upload, shutdown, stats), fs_namespace.cc (names and attributes),
+// fs_data.cc (file contents and the block catalog), fs_xattr.cc (extended
+// attributes and the control xattrs).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "fs/block_cache.h"
+#include "hoardfs/filesystem.h"
+#include "hoardfs/metadata_sync.h"
+#include "metadata/sqlite.h"
+
+namespace hoardfs {
+
+struct InodeRow {
+  uint64_t id = 0;
+  uint32_t mode = 0;
+  uint32_t uid = 0, gid = 0;
+  uint64_t size = 0;
+  uint64_t rdev = 0;
+  uint64_t nlink = 0;
+  int64_t atime_ns = 0, mtime_ns = 0, ctime_ns = 0;
+  bool locked = false;
+};
+
+int64_t now_ns();
+void log_internal_error(const char* op, const char* what);
+
+class FilesystemImpl final : public Filesystem, public BlockCatalog {
+ public:
+  FilesystemImpl(Backend& backend, const KeyMaterial& keys, uint32_t block_size, MountOptions options);
+  ~FilesystemImpl() override;
+  Status open_all();
+
+  int lookup(uint64_t parent, std::string_view name, struct stat* attr) override;
+  void forget(uint64_t ino, uint64_t nlookup) override;
+  int getattr(uint64_t ino, struct stat* attr) override;
+  int setattr(uint64_t ino, const AttrChanges& changes, const Caller& caller, struct stat* attr) override;
+  int readlink(uint64_t ino, std::string* target) override;
+  int mknod(uint64_t parent, std::string_view name, mode_t mode, dev_t rdev, const Caller& caller,
+            struct stat* attr) override;
+  int mkdir(uint64_t parent, std::string_view name, mode_t mode, const Caller& caller, struct stat* attr) override;
+  int unlink(uint64_t parent, std::string_view name) override;
+  int rmdir(uint64_t parent, std::string_view name) override;
+  int symlink(std::string_view target, uint64_t parent, std::string_view name, const Caller& caller,
+              struct stat* attr) override;
+  int rename(uint64_t parent, std::string_view name, uint64_t new_parent, std::string_view new_name,
+             unsigned flags) override;
+  int link(uint64_t ino, uint64_t new_parent, std::string_view new_name, struct stat* attr) override;
+  int open(uint64_t ino, int flags, uint64_t* fh) override;
+  int create(uint64_t parent, std::string_view name, mode_t mode, int flags, const Caller& caller,
+             struct stat* attr, uint64_t* fh) override;
+  int read(uint64_t ino, uint64_t fh, uint64_t offset, size_t size, std::string* out) override;
+  int write(uint64_t ino, uint64_t fh, uint64_t offset, std::string_view data, size_t* written) override;
+  int flush(uint64_t ino, uint64_t fh) override;
+  int release(uint64_t ino, uint64_t fh) override;
+  int fsync(uint64_t ino, uint64_t fh, bool datasync) override;
+  int fallocate(uint64_t ino, uint64_t fh, int mode, uint64_t offset, uint64_t length) override;
+  int opendir(uint64_t ino, uint64_t* fh) override;
+  int readdir(uint64_t ino, uint64_t fh, uint64_t offset, const DirEmitter& emit) override;
+  int releasedir(uint64_t ino, uint64_t fh) override;
+  int fsyncdir(uint64_t ino, uint64_t fh, bool datasync) override;
+  int setxattr(uint64_t ino, std::string_view name, std::string_view value, int flags,
+               const Caller& caller) override;
+  int getxattr(uint64_t ino, std::string_view name, const Caller& caller, std::string* value) override;
+  int listxattr(uint64_t ino, std::vector<std::string>* names) override;
+  int removexattr(uint64_t ino, std::string_view name, const Caller& caller) override;
+  int statfs(struct statvfs* out) override;
+  FsStats stats() override;
+  Status flush_cache() override;
+  Status upload_metadata() override;
+  Status shutdown() override;
+
+  // BlockCatalog
+  std::optional<StoredBlock> stored_block(uint64_t ino, uint64_t blockno) override;
+  bool has_block(const BlockHash& hash) override;
+  CommitOutcome commit_block(const BlockCommit& commit, const std::function<bool()>& still_cached,
+                             const std::function<void()>& committed) override;
+
+ private:
+  // --- helpers, all called with mu_ held ---
+  sql::Statement& q(const char* sql);
+  std::optional<InodeRow> load_inode(uint64_t ino);
+  void store_inode(const InodeRow& row);
+  void fill_stat(const InodeRow& row, struct stat* st);
+  std::optional<uint64_t> find_entry(uint64_t parent, std::string_view name);
+  uint64_t new_inode(uint32_t mode, const Caller& caller, uint64_t rdev, uint64_t nlink);
+  void add_entry(uint64_t parent, std::string_view name, uint64_t ino);
+  void remove_entry(uint64_t parent, std::string_view name);
+  void touch_dir(uint64_t dir, int64_t now);
+  // Common part of mknod/mkdir/symlink/create: checks the parent and name.
+  int check_new_entry(uint64_t parent, std::string_view name, InodeRow* parent_row);
+  // Drops one link to `ino` (entry already removed); frees it when unused.
+  void drop_link(uint64_t ino, int64_t now);
+  void maybe_purge(uint64_t ino);
+  void purge_inode(uint64_t ino);
+  // Removes extents from `first_blockno` on and releases their blocks.
+  void release_extents_from(uint64_t ino, uint64_t first_blockno);
+  void release_block(uint64_t block_id);
+  bool is_ancestor(uint64_t ancestor, uint64_t dir);
+  void make_durable();
+  int set_size(uint64_t ino, uint64_t size);  // truncate; takes and releases mu_
+  bool locked_inode(uint64_t ino);
+  std::string stats_json();
+  int run_control(std::string_view command, const Caller& caller);
+  Status snapshot_and_upload();
+
+  template <typename F>
+  int guarded(const char* op, F&& body);
+
+  // Constant after construction.
+  Backend& backend_;
+  const KeyMaterial keys_;
+  const uint32_t block_size_;
+  MountOptions options_;
+  ObjectCodec codec_;
+  std::string db_path_;
+
+  std::mutex mu_;  // protects db_, statements_, the maps below. Before BlockCache's mutex.
+  sql::Database db_;
+  std::unordered_map<const char*, sql::Statement> statements_;
+  std::unordered_map<uint64_t, uint64_t> lookups_;     // inode -> kernel lookup count
+  std::unordered_map<uint64_t, uint64_t> open_count_;  // inode -> open handles
+  std::unordered_map<uint64_t, uint64_t> handles_;     // handle -> inode
+  uint64_t next_handle_ = 1;
+
+  std::unique_ptr<BlockCache> cache_;
+  MetadataSync metadata_sync_;
+  std::mutex upload_mu_;  // one metadata upload at a time; taken before mu_
+  std::atomic<uint64_t> metadata_version_{0};
+  std::atomic<bool> shut_down_{false};
+
+  std::mutex timer_mu_;
+  std::condition_variable timer_cv_;
+  bool timer_stop_ = false;
+  std::thread metadata_timer_;
+  int lock_fd_ = -1;
+};
+
+template <typename F>
+int FilesystemImpl::guarded(const char* op, F&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    log_internal_error(op, e.what());
+    return EIO;
+  }
+}
+
+}  // namespace hoardfs

@@ -1,0 +1,293 @@
+// File contents: handles, read/write/truncate through the BlockCache, fsync,
+// and the BlockCatalog side (which block holds what, reference counts).
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <unistd.h>
+
+#include "fs/filesystem_impl.h"
+#include "hoardfs/log.h"
+
+namespace hoardfs {
+
+int FilesystemImpl::open(uint64_t ino, int flags, uint64_t* fh) {
+  return guarded("open", [&] {
+    std::lock_guard lock(mu_);
+    auto row = load_inode(ino);
+    if (!row) return ENOENT;
+    if (S_ISDIR(row->mode)) return EISDIR;
+    if (row->locked && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))) return EPERM;
+    *fh = next_handle_++;
+    handles_[*fh] = ino;
+    open_count_[ino]++;
+    return 0;
+  });
+}
+
+int FilesystemImpl::create(uint64_t parent, std::string_view name, mode_t mode, int /*flags*/,
+                           const Caller& caller, struct stat* attr, uint64_t* fh) {
+  return guarded("create", [&] {
+    std::lock_guard lock(mu_);
+    InodeRow parent_row;
+    if (int err = check_new_entry(parent, name, &parent_row)) return err;
+    sql::Transaction txn(db_);
+    Caller owner = caller;
+    if (parent_row.mode & S_ISGID) owner.gid = parent_row.gid;
+    uint64_t ino = new_inode(S_IFREG | (mode & 07777), owner, 0, 1);
+    add_entry(parent, name, ino);
+    touch_dir(parent, now_ns());
+    txn.commit();
+    fill_stat(*load_inode(ino), attr);
+    lookups_[ino]++;
+    *fh = next_handle_++;
+    handles_[*fh] = ino;
+    open_count_[ino]++;
+    return 0;
+  });
+}
+
+int FilesystemImpl::read(uint64_t ino, uint64_t /*fh*/, uint64_t offset, size_t size, std::string* out) {
+  return guarded("read", [&] {
+    uint64_t file_size = 0;
+    {
+      std::lock_guard lock(mu_);
+      auto row = load_inode(ino);
+      if (!row) return ENOENT;
+      file_size = row->size;
+    }
+    out->clear();
+    if (offset >= file_size || size == 0) return 0;
+    const uint64_t end = std::min<uint64_t>(offset + size, file_size);
+    const uint64_t file_blocks = (file_size + block_size_ - 1) / block_size_;
+    out->reserve(end - offset);
+    for (uint64_t pos = offset; pos < end;) {
+      const uint64_t blockno = pos / block_size_;
+      const uint32_t in_block = static_cast<uint32_t>(pos % block_size_);
+      const uint32_t length = static_cast<uint32_t>(std::min<uint64_t>(block_size_ - in_block, end - pos));
+      if (int err = cache_->read(ino, blockno, in_block, length, file_blocks, out)) return err;
+      pos += length;
+    }
+    return 0;
+  });
+}
+
+int FilesystemImpl::write(uint64_t ino, uint64_t /*fh*/, uint64_t offset, std::string_view data,
+                          size_t* written) {
+  return guarded("write", [&] {
+    {
+      std::lock_guard lock(mu_);
+      auto row = load_inode(ino);
+      if (!row) return ENOENT;
+      if (row->locked) return EPERM;
+    }
+    const uint64_t end = offset + data.size();
+    for (uint64_t pos = offset; pos < end;) {
+      const uint64_t blockno = pos / block_size_;
+      const uint32_t in_block = static_cast<uint32_t>(pos % block_size_);
+      const size_t length = std::min<uint64_t>(block_size_ - in_block, end - pos);
+      if (int err = cache_->write(ino, blockno, in_block, data.substr(pos - offset, length))) return err;
+      pos += length;
+    }
+    std::lock_guard lock(mu_);
+    auto row = load_inode(ino);
+    if (!row) return ENOENT;
+    row->size = std::max(row->size, end);
+    row->mtime_ns = row->ctime_ns = now_ns();
+    store_inode(*row);
+    *written = data.size();
+    return 0;
+  });
+}
+
+int FilesystemImpl::set_size(uint64_t ino, uint64_t new_size) {
+  uint64_t old_size = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto row = load_inode(ino);
+    if (!row) return ENOENT;
+    old_size = row->size;
+  }
+  if (new_size < old_size && new_size % block_size_ != 0) {
+    // The new last block keeps only its head; cut it in the cache (loading it if needed).
+    int err = cache_->truncate(ino, new_size / block_size_, static_cast<uint32_t>(new_size % block_size_));
+    if (err != 0) return err;
+  }
+  std::lock_guard lock(mu_);
+  auto row = load_inode(ino);
+  if (!row) return ENOENT;
+  sql::Transaction txn(db_);
+  if (new_size < row->size) {
+    const uint64_t first_gone = (new_size + block_size_ - 1) / block_size_;
+    release_extents_from(ino, first_gone);
+    cache_->drop(ino, first_gone);
+  }
+  row->size = new_size;
+  row->mtime_ns = row->ctime_ns = now_ns();
+  store_inode(*row);
+  txn.commit();
+  return 0;
+}
+
+int FilesystemImpl::flush(uint64_t, uint64_t) { return 0; }
+
+int FilesystemImpl::release(uint64_t ino, uint64_t fh) {
+  return guarded("release", [&] {
+    std::lock_guard lock(mu_);
+    handles_.erase(fh);
+    auto it = open_count_.find(ino);
+    if (it != open_count_.end() && --it->second == 0) {
+      open_count_.erase(it);
+      maybe_purge(ino);
+    }
+    return 0;
+  });
+}
+
+void FilesystemImpl::make_durable() {
+  // WAL commits are not synced under synchronous=NORMAL; one commit under
+  // FULL syncs the log up to and including every earlier commit.
+  db_.exec("PRAGMA synchronous=FULL");
+  q("INSERT INTO params(key, value) VALUES ('last_sync_ns', ?) "
+    "ON CONFLICT(key) DO UPDATE SET value = excluded.value").bind(now_ns()).run();
+  db_.exec("PRAGMA synchronous=NORMAL");
+}
+
+int FilesystemImpl::fsync(uint64_t ino, uint64_t /*fh*/, bool /*datasync*/) {
+  return guarded("fsync", [&] {
+    if (int err = cache_->sync_inode(ino)) return err;
+    std::lock_guard lock(mu_);
+    make_durable();
+    return 0;
+  });
+}
+
+int FilesystemImpl::fallocate(uint64_t ino, uint64_t /*fh*/, int mode, uint64_t offset, uint64_t length) {
+  return guarded("fallocate", [&] {
+    if (mode & ~FALLOC_FL_KEEP_SIZE) return EOPNOTSUPP;
+    uint64_t size = 0;
+    {
+      std::lock_guard lock(mu_);
+      auto row = load_inode(ino);
+      if (!row) return ENOENT;
+      if (!S_ISREG(row->mode)) return ENODEV;
+      if (row->locked) return EPERM;
+      size = row->size;
+    }
+    // Space in object storage cannot be reserved; only the size changes.
+    if (!(mode & FALLOC_FL_KEEP_SIZE) && offset + length > size) return set_size(ino, offset + length);
+    return 0;
+  });
+}
+
+// ---- BlockCatalog ----
+
+std::optional<StoredBlock> FilesystemImpl::stored_block(uint64_t ino, uint64_t blockno) {
+  std::lock_guard lock(mu_);
+  auto& st = q("SELECT b.hash, b.size, o.name, b.obj_offset, b.obj_length FROM extents e "
+               "JOIN blocks b ON b.id = e.block JOIN objects o ON o.id = b.object "
+               "WHERE e.inode = ? AND e.offset = ?").bind(ino, blockno * block_size_);
+  std::optional<StoredBlock> result;
+  if (st.step()) {
+    StoredBlock block;
+    std::string hash = st.blob(0);
+    if (hash.size() == block.hash.size()) std::copy(hash.begin(), hash.end(), block.hash.begin());
+    block.size = static_cast<uint64_t>(st.int64(1));
+    block.object_name = st.text(2);
+    block.obj_offset = static_cast<uint64_t>(st.int64(3));
+    block.obj_length = static_cast<uint64_t>(st.int64(4));
+    result = std::move(block);
+  }
+  st.reset();
+  return result;
+}
+
+bool FilesystemImpl::has_block(const BlockHash& hash) {
+  std::lock_guard lock(mu_);
+  auto& st = q("SELECT 1 FROM blocks WHERE hash = ?")
+                 .bind(std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
+  bool found = st.step();
+  st.reset();
+  return found;
+}
+
+CommitOutcome FilesystemImpl::commit_block(const BlockCommit& c, const std::function<bool()>& still_cached,
+                                           const std::function<void()>& committed) {
+  std::lock_guard lock(mu_);
+  if (!still_cached()) return CommitOutcome::kDropped;
+  auto row = load_inode(c.ino);
+  if (!row || c.blockno * block_size_ >= row->size) return CommitOutcome::kDropped;
+  const uint64_t offset = c.blockno * block_size_;
+  sql::Transaction txn(db_);
+  std::optional<uint64_t> old_block;
+  {
+    auto& st = q("SELECT block FROM extents WHERE inode = ? AND offset = ?").bind(c.ino, offset);
+    if (st.step()) old_block = static_cast<uint64_t>(st.int64(0));
+    st.reset();
+  }
+  if (c.hole) {
+    q("DELETE FROM extents WHERE inode = ? AND offset = ?").bind(c.ino, offset).run();
+  } else {
+    const std::string_view hash(reinterpret_cast<const char*>(c.hash.data()), c.hash.size());
+    std::optional<uint64_t> block_id;
+    {
+      auto& st = q("SELECT id FROM blocks WHERE hash = ?").bind(hash);
+      if (st.step()) block_id = static_cast<uint64_t>(st.int64(0));
+      st.reset();
+    }
+    if (block_id) {
+      q("UPDATE blocks SET refcount = refcount + 1 WHERE id = ?").bind(*block_id).run();
+      // Someone stored the same block first: our copy is not needed.
+      if (!c.new_object.empty()) q("INSERT INTO garbage(name) VALUES (?)").bind(c.new_object).run();
+    } else if (c.new_object.empty()) {
+      return CommitOutcome::kNeedsUpload;  // the transaction rolls back nothing: no change yet
+    } else {
+      q("INSERT INTO objects(name, stored_size, refcount) VALUES (?, ?, 1)")
+          .bind(c.new_object, c.new_object_stored_size).run();
+      const int64_t object_id = db_.last_insert_rowid();
+      q("INSERT INTO blocks(hash, size, refcount, object, obj_offset, obj_length) VALUES (?, ?, 1, ?, 0, ?)")
+          .bind(hash, c.size, object_id, c.size).run();
+      block_id = static_cast<uint64_t>(db_.last_insert_rowid());
+    }
+    q("INSERT INTO extents(inode, offset, length, block) VALUES (?, ?, ?, ?) "
+      "ON CONFLICT(inode, offset) DO UPDATE SET length = excluded.length, block = excluded.block")
+        .bind(c.ino, offset, c.size, *block_id).run();
+  }
+  if (old_block) release_block(*old_block);
+  txn.commit();
+  committed();
+  return CommitOutcome::kCommitted;
+}
+
+void FilesystemImpl::release_block(uint64_t block_id) {
+  q("UPDATE blocks SET refcount = refcount - 1 WHERE id = ?").bind(block_id).run();
+  auto& st = q("SELECT refcount, object FROM blocks WHERE id = ?").bind(block_id);
+  if (!st.step()) {
+    st.reset();
+    return;
+  }
+  const int64_t refcount = st.int64(0);
+  const int64_t object_id = st.int64(1);
+  st.reset();
+  if (refcount > 0) return;
+  q("DELETE FROM blocks WHERE id = ?").bind(block_id).run();
+  q("UPDATE objects SET refcount = refcount - 1 WHERE id = ?").bind(object_id).run();
+  auto& obj = q("SELECT refcount, name FROM objects WHERE id = ?").bind(object_id);
+  if (obj.step() && obj.int64(0) <= 0) {
+    std::string name = obj.text(1);
+    obj.reset();
+    q("DELETE FROM objects WHERE id = ?").bind(object_id).run();
+    q("INSERT INTO garbage(name) VALUES (?)").bind(name).run();
+  } else {
+    obj.reset();
+  }
+}
+
+void FilesystemImpl::release_extents_from(uint64_t ino, uint64_t first_blockno) {
+  std::vector<uint64_t> blocks;
+  auto& st = q("SELECT block FROM extents WHERE inode = ? AND offset >= ?").bind(ino, first_blockno * block_size_);
+  while (st.step()) blocks.push_back(static_cast<uint64_t>(st.int64(0)));
+  st.reset();
+  q("DELETE FROM extents WHERE inode = ? AND offset >= ?").bind(ino, first_blockno * block_size_).run();
+  for (uint64_t block : blocks) release_block(block);
+}
+
+}  // namespace hoardfs

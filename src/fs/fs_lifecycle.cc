@@ -1,0 +1,333 @@
+// Opening a mount (cache folder, local or downloaded metadata, crash
+// recovery), periodic and final metadata uploads, statistics, shutdown.
+//
+// Cache folder of one filesystem:
+//   lock          flock()ed while mounted: one mount per cache folder
+//   identity      which filesystem this cache belongs to (keyed hash)
+//   metadata.db   the live namespace (SQLite WAL)
+//   state         the metadata version this database was last uploaded as / downloaded from
+//   clean         present only after a clean shutdown: every cache block is uploaded
+//   blocks/       cached block files
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "fs/filesystem_impl.h"
+#include "hoardfs/log.h"
+#include "metadata/schema.h"
+
+namespace hoardfs {
+
+namespace {
+
+std::string read_small_file(const std::string& path) {
+  std::ifstream in(path);
+  std::string text;
+  std::getline(in, text);
+  return text;
+}
+
+Status write_small_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::from_errno(errno, "writing " + tmp);
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) return Status::from_errno(errno, "writing " + path);
+  return Status::ok();
+}
+
+void fsync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+std::string cache_identity(const KeyMaterial& keys) {
+  BlockHash h = hash_block(keys, "hoardfs cache identity");
+  static const char* digits = "0123456789abcdef";
+  std::string hex;
+  for (size_t i = 0; i < 16; ++i) {
+    hex += digits[h[i] >> 4];
+    hex += digits[h[i] & 15];
+  }
+  return hex;
+}
+
+std::string describe_age(int64_t uploaded_unix) {
+  int64_t age = static_cast<int64_t>(::time(nullptr)) - uploaded_unix;
+  if (age < 120) return std::to_string(std::max<int64_t>(age, 0)) + " seconds";
+  if (age < 7200) return std::to_string(age / 60) + " minutes";
+  if (age < 172800) return std::to_string(age / 3600) + " hours";
+  return std::to_string(age / 86400) + " days";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Filesystem>> Filesystem::open(Backend& backend, const KeyMaterial& keys,
+                                                     uint32_t block_size, const MountOptions& options) {
+  auto fs = std::make_unique<FilesystemImpl>(backend, keys, block_size, options);
+  Status s = fs->open_all();
+  if (!s.is_ok()) return s;
+  return std::unique_ptr<Filesystem>(std::move(fs));
+}
+
+FilesystemImpl::FilesystemImpl(Backend& backend, const KeyMaterial& keys, uint32_t block_size,
+                               MountOptions options)
+    : backend_(backend),
+      keys_(keys),
+      block_size_(block_size),
+      options_(std::move(options)),
+      codec_(keys_, options_.zstd_level),
+      db_path_(options_.cache_dir + "/metadata.db"),
+      metadata_sync_(backend_, codec_, MetadataSync::Options{1 << 20, options_.keep_metadata_versions}) {}
+
+FilesystemImpl::~FilesystemImpl() {
+  if (!shut_down_) {
+    {
+      std::lock_guard lock(timer_mu_);
+      timer_stop_ = true;
+    }
+    timer_cv_.notify_all();
+    if (metadata_timer_.joinable()) metadata_timer_.join();
+    if (cache_) cache_->stop();
+  }
+  statements_.clear();
+  db_.close();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+Status FilesystemImpl::open_all() {
+  const std::string& dir = options_.cache_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::io_error("cannot create cache directory " + dir + ": " + ec.message());
+  ::chmod(dir.c_str(), 0700);
+  lock_fd_ = ::open((dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0) return Status::from_errno(errno, "opening " + dir + "/lock");
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return Status::io_error("cache directory " + dir + " is in use by another hoardfs process", EBUSY);
+  }
+
+  // Decide whether the local database can be used.
+  auto versions = metadata_sync_.list_versions();
+  if (!versions.is_ok()) return versions.status().with_context("listing metadata versions");
+  if (versions->empty()) return Status::not_found("the backend holds no metadata version");
+  const MetadataVersion newest = versions->back();
+  const std::string identity = cache_identity(keys_);
+  bool use_local = ::access(db_path_.c_str(), F_OK) == 0 && read_small_file(dir + "/identity") == identity;
+  if (use_local) {
+    uint64_t local_version = std::strtoull(read_small_file(dir + "/state").c_str(), nullptr, 10);
+    if (local_version < newest.version) {
+      log::warning("the local cache is older than metadata version {} in the backend (mounted elsewhere "
+                   "since?); discarding it", newest.version);
+      use_local = false;
+    }
+  }
+  if (!use_local) {
+    for (const char* name : {"metadata.db", "metadata.db-wal", "metadata.db-shm", "clean", "state"}) {
+      ::unlink((dir + "/" + name).c_str());
+    }
+    std::filesystem::remove_all(dir + "/blocks", ec);
+    auto got = metadata_sync_.download(0, db_path_);
+    if (!got.is_ok()) return got.status().with_context("downloading metadata");
+    log::info("no local metadata: using metadata version {}, uploaded {} ago", got->version,
+              describe_age(got->uploaded_unix));
+    HOARDFS_RETURN_IF_ERROR(write_small_file(dir + "/state", std::to_string(got->version)));
+    HOARDFS_RETURN_IF_ERROR(write_small_file(dir + "/identity", identity));
+    HOARDFS_RETURN_IF_ERROR(write_small_file(dir + "/clean", "1"));
+    metadata_version_ = got->version;
+  } else {
+    metadata_version_ = newest.version;
+  }
+
+  HOARDFS_RETURN_IF_ERROR(db_.open(db_path_, false));
+  HOARDFS_RETURN_IF_ERROR(check_schema(db_));
+  const bool after_crash = ::access((dir + "/clean").c_str(), F_OK) != 0;
+  ::unlink((dir + "/clean").c_str());
+  fsync_dir(dir);
+  if (after_crash) log::warning("the previous mount did not shut down cleanly; recovering from the local cache");
+
+  try {
+    std::lock_guard lock(mu_);
+    // Inodes unlinked while open when the last mount ended.
+    std::vector<uint64_t> orphans;
+    auto& st = q("SELECT id FROM inodes WHERE nlink = 0 AND id != 1");
+    while (st.step()) orphans.push_back(static_cast<uint64_t>(st.int64(0)));
+    st.reset();
+    cache_ = std::make_unique<BlockCache>(
+        BlockCache::Options{dir, block_size_, options_.cache_bytes, options_.upload_threads,
+                            options_.readahead_blocks,
+                            std::chrono::milliseconds(static_cast<int64_t>(options_.writeback_delay_s * 1000))},
+        backend_, codec_, *this);
+    for (uint64_t ino : orphans) purge_inode(ino);
+  } catch (const std::exception& e) {
+    return Status::io_error(std::string("reading metadata: ") + e.what());
+  }
+
+  Status recovered = cache_->recover(after_crash, [this](uint64_t ino, uint64_t blockno) {
+    std::lock_guard lock(mu_);
+    auto row = load_inode(ino);
+    return row && S_ISREG(row->mode) && blockno * block_size_ < row->size;
+  });
+  HOARDFS_RETURN_IF_ERROR(recovered);
+  cache_->start();
+
+  if (options_.metadata_interval_s > 0) {
+    metadata_timer_ = std::thread([this] {
+      std::unique_lock lock(timer_mu_);
+      int64_t changes_uploaded = -1;
+      while (!timer_cv_.wait_for(lock, std::chrono::seconds(options_.metadata_interval_s),
+                                 [this] { return timer_stop_; })) {
+        lock.unlock();
+        int64_t changes;
+        {
+          std::lock_guard db_lock(mu_);
+          changes = sqlite3_total_changes64(db_.handle());
+        }
+        if (changes != changes_uploaded) {
+          Status s = snapshot_and_upload();
+          if (s.is_ok()) changes_uploaded = changes;
+          else log::error("periodic metadata upload failed: {}", s.to_string());
+        }
+        lock.lock();
+      }
+    });
+  }
+  return Status::ok();
+}
+
+Status FilesystemImpl::snapshot_and_upload() {
+  std::lock_guard upload_lock(upload_mu_);
+  const std::string snapshot = options_.cache_dir + "/metadata.snapshot";
+  ::unlink(snapshot.c_str());
+  int64_t garbage_upto = 0;
+  {
+    std::lock_guard lock(mu_);
+    HOARDFS_RETURN_IF_ERROR(db_.backup_to(snapshot));
+    auto& st = q("SELECT COALESCE(MAX(id), 0) FROM garbage");
+    if (st.step()) garbage_upto = st.int64(0);
+    st.reset();
+  }
+  auto uploaded = metadata_sync_.upload(snapshot);
+  ::unlink(snapshot.c_str());
+  if (!uploaded.is_ok()) return uploaded.status().with_context("uploading metadata");
+  metadata_version_ = uploaded->version;
+  HOARDFS_RETURN_IF_ERROR(write_small_file(options_.cache_dir + "/state", std::to_string(uploaded->version)));
+  log::info("metadata version {} uploaded ({} of {} segments changed)", uploaded->version,
+            uploaded->segments_uploaded, uploaded->segments_total);
+
+  // Objects freed before the snapshot are referenced by no newer metadata
+  // version, so they can go now.
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(mu_);
+    auto& st = q("SELECT name FROM garbage WHERE id <= ?").bind(garbage_upto);
+    while (st.step()) names.push_back(st.text(0));
+    st.reset();
+  }
+  for (size_t i = 0; i < names.size(); i += 1000) {
+    std::vector<std::string> batch(names.begin() + static_cast<long>(i),
+                                   names.begin() + static_cast<long>(std::min(names.size(), i + 1000)));
+    Status s = backend_.remove(batch);
+    if (!s.is_ok()) {
+      log::warning("deleting unused objects failed (will retry after the next upload): {}", s.to_string());
+      return Status::ok();
+    }
+  }
+  try {
+    std::lock_guard lock(mu_);
+    q("DELETE FROM garbage WHERE id <= ?").bind(garbage_upto).run();
+  } catch (const std::exception& e) {
+    return Status::io_error(std::string("updating garbage list: ") + e.what());
+  }
+  return Status::ok();
+}
+
+Status FilesystemImpl::flush_cache() { return cache_->flush_all(); }
+
+Status FilesystemImpl::upload_metadata() { return snapshot_and_upload(); }
+
+Status FilesystemImpl::shutdown() {
+  if (shut_down_.exchange(true)) return Status::ok();
+  {
+    std::lock_guard lock(timer_mu_);
+    timer_stop_ = true;
+  }
+  timer_cv_.notify_all();
+  if (metadata_timer_.joinable()) metadata_timer_.join();
+  log::info("unmounting: uploading {} dirty bytes", cache_->dirty_bytes());
+  Status flushed = cache_->flush_all();
+  if (!flushed.is_ok()) log::error("could not upload every block: {}", flushed.to_string());
+  Status uploaded = snapshot_and_upload();
+  if (!uploaded.is_ok()) log::error("could not upload the metadata: {}", uploaded.to_string());
+  cache_->stop();
+  {
+    std::lock_guard lock(mu_);
+    try {
+      db_.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch (const std::exception& e) {
+      log::warning("checkpoint failed: {}", e.what());
+    }
+  }
+  if (flushed.is_ok() && uploaded.is_ok() && cache_->dirty_bytes() == 0) {
+    HOARDFS_RETURN_IF_ERROR(write_small_file(options_.cache_dir + "/clean", "1"));
+    fsync_dir(options_.cache_dir);
+    log::info("unmounted cleanly; metadata version {}", metadata_version_.load());
+    return Status::ok();
+  }
+  return flushed.is_ok() ? uploaded : flushed;
+}
+
+FsStats FilesystemImpl::stats() {
+  FsStats s;
+  try {
+    std::lock_guard lock(mu_);
+    auto scalar = [&](const char* sql) {
+      auto& st = q(sql);
+      uint64_t v = st.step() ? static_cast<uint64_t>(st.int64(0)) : 0;
+      st.reset();
+      return v;
+    };
+    s.entries = scalar("SELECT COUNT(*) FROM dentries");
+    s.inodes = scalar("SELECT COUNT(*) FROM inodes");
+    s.blocks = scalar("SELECT COUNT(*) FROM blocks");
+    s.data_bytes = scalar("SELECT COALESCE(SUM(length), 0) FROM extents");
+    s.dedup_bytes = scalar("SELECT COALESCE(SUM(size), 0) FROM blocks");
+    s.compressed_bytes = scalar("SELECT COALESCE(SUM(stored_size), 0) FROM objects");
+    s.metadata_bytes = scalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
+  } catch (const std::exception& e) {
+    log_internal_error("stats", e.what());
+  }
+  s.cache_bytes = cache_->cached_bytes();
+  s.dirty_bytes = cache_->dirty_bytes();
+  s.cache_limit_bytes = cache_->max_bytes();
+  s.metadata_version = metadata_version_;
+  return s;
+}
+
+int FilesystemImpl::statfs(struct statvfs* out) {
+  FsStats s = stats();
+  *out = {};
+  out->f_bsize = 4096;
+  out->f_frsize = 4096;
+  const uint64_t used = (s.data_bytes + s.dirty_bytes) / 4096;
+  const uint64_t free_blocks = 1ull << 38;  // object storage: effectively unlimited (1 PiB)
+  out->f_blocks = used + free_blocks;
+  out->f_bfree = free_blocks;
+  out->f_bavail = free_blocks;
+  out->f_files = s.inodes + (1ull << 32);
+  out->f_ffree = 1ull << 32;
+  out->f_favail = 1ull << 32;
+  out->f_namemax = 255;
+  return 0;
+}
+
+}  // namespace hoardfs

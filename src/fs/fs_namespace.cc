@@ -1,0 +1,536 @@
+// Names and attributes: lookup, create/remove entries, rename, links, setattr.
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "fs/filesystem_impl.h"
+#include "hoardfs/log.h"
+
+namespace hoardfs {
+
+namespace {
+constexpr size_t kMaxNameLength = 255;
+constexpr size_t kMaxSymlinkLength = 4095;
+
+void set_time(struct timespec* ts, int64_t ns) {
+  ts->tv_sec = ns / 1000000000;
+  ts->tv_nsec = ns % 1000000000;
+  if (ts->tv_nsec < 0) {
+    ts->tv_nsec += 1000000000;
+    ts->tv_sec -= 1;
+  }
+}
+
+int64_t to_ns(const struct timespec& ts) {
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+}  // namespace
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+void log_internal_error(const char* op, const char* what) {
+  log::error("internal error in {}: {}", op, what);
+}
+
+sql::Statement& FilesystemImpl::q(const char* sql) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) it = statements_.emplace(sql, db_.prepare(sql)).first;
+  return it->second;
+}
+
+std::optional<InodeRow> FilesystemImpl::load_inode(uint64_t ino) {
+  auto& st = q("SELECT mode, uid, gid, size, rdev, nlink, atime_ns, mtime_ns, ctime_ns, locked "
+               "FROM inodes WHERE id = ?").bind(ino);
+  if (!st.step()) return std::nullopt;
+  InodeRow row;
+  row.id = ino;
+  row.mode = static_cast<uint32_t>(st.int64(0));
+  row.uid = static_cast<uint32_t>(st.int64(1));
+  row.gid = static_cast<uint32_t>(st.int64(2));
+  row.size = static_cast<uint64_t>(st.int64(3));
+  row.rdev = static_cast<uint64_t>(st.int64(4));
+  row.nlink = static_cast<uint64_t>(st.int64(5));
+  row.atime_ns = st.int64(6);
+  row.mtime_ns = st.int64(7);
+  row.ctime_ns = st.int64(8);
+  row.locked = st.int64(9) != 0;
+  st.reset();
+  return row;
+}
+
+void FilesystemImpl::store_inode(const InodeRow& row) {
+  q("UPDATE inodes SET mode=?, uid=?, gid=?, size=?, rdev=?, nlink=?, atime_ns=?, mtime_ns=?, "
+    "ctime_ns=?, locked=? WHERE id=?")
+      .bind(row.mode, row.uid, row.gid, row.size, row.rdev, row.nlink, row.atime_ns, row.mtime_ns,
+            row.ctime_ns, row.locked ? 1 : 0, row.id)
+      .run();
+}
+
+void FilesystemImpl::fill_stat(const InodeRow& row, struct stat* st) {
+  *st = {};
+  st->st_ino = row.id;
+  st->st_mode = row.mode;
+  st->st_nlink = row.nlink;
+  st->st_uid = row.uid;
+  st->st_gid = row.gid;
+  st->st_rdev = row.rdev;
+  st->st_size = static_cast<off_t>(row.size);
+  st->st_blksize = 128 * 1024;
+  if (S_ISREG(row.mode)) {
+    // Allocated space: stored extents plus what only the cache holds, never
+    // more than the size, so sparse files look sparse.
+    auto& sum = q("SELECT COALESCE(SUM(length), 0) FROM extents WHERE inode = ?").bind(row.id);
+    uint64_t allocated = sum.step() ? static_cast<uint64_t>(sum.int64(0)) : 0;
+    sum.reset();
+    allocated += cache_->inode_bytes(row.id);
+    allocated = std::min(allocated, (row.size + 4095) / 4096 * 4096);
+    st->st_blocks = static_cast<blkcnt_t>((allocated + 511) / 512);
+  }
+  set_time(&st->st_atim, row.atime_ns);
+  set_time(&st->st_mtim, row.mtime_ns);
+  set_time(&st->st_ctim, row.ctime_ns);
+}
+
+std::optional<uint64_t> FilesystemImpl::find_entry(uint64_t parent, std::string_view name) {
+  auto& st = q("SELECT inode FROM dentries WHERE parent = ? AND name = ?").bind(parent, name);
+  std::optional<uint64_t> result;
+  if (st.step()) result = static_cast<uint64_t>(st.int64(0));
+  st.reset();
+  return result;
+}
+
+uint64_t FilesystemImpl::new_inode(uint32_t mode, const Caller& caller, uint64_t rdev, uint64_t nlink) {
+  int64_t now = now_ns();
+  q("INSERT INTO inodes(mode, uid, gid, size, rdev, nlink, atime_ns, mtime_ns, ctime_ns) "
+    "VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?)")
+      .bind(mode, caller.uid, caller.gid, rdev, nlink, now, now, now)
+      .run();
+  return static_cast<uint64_t>(db_.last_insert_rowid());
+}
+
+void FilesystemImpl::add_entry(uint64_t parent, std::string_view name, uint64_t ino) {
+  q("INSERT INTO dentries(parent, name, inode) VALUES (?, ?, ?)").bind(parent, name, ino).run();
+}
+
+void FilesystemImpl::remove_entry(uint64_t parent, std::string_view name) {
+  q("DELETE FROM dentries WHERE parent = ? AND name = ?").bind(parent, name).run();
+}
+
+void FilesystemImpl::touch_dir(uint64_t dir, int64_t now) {
+  q("UPDATE inodes SET mtime_ns = ?, ctime_ns = ? WHERE id = ?").bind(now, now, dir).run();
+}
+
+int FilesystemImpl::check_new_entry(uint64_t parent, std::string_view name, InodeRow* parent_row) {
+  if (name.size() > kMaxNameLength) return ENAMETOOLONG;
+  auto row = load_inode(parent);
+  if (!row) return ENOENT;
+  if (!S_ISDIR(row->mode)) return ENOTDIR;
+  if (row->locked) return EPERM;
+  if (find_entry(parent, name)) return EEXIST;
+  *parent_row = *row;
+  return 0;
+}
+
+bool FilesystemImpl::locked_inode(uint64_t ino) {
+  auto& st = q("SELECT locked FROM inodes WHERE id = ?").bind(ino);
+  bool locked = st.step() && st.int64(0) != 0;
+  st.reset();
+  return locked;
+}
+
+int FilesystemImpl::lookup(uint64_t parent, std::string_view name, struct stat* attr) {
+  return guarded("lookup", [&] {
+    if (name.size() > kMaxNameLength) return ENAMETOOLONG;
+    std::lock_guard lock(mu_);
+    auto ino = find_entry(parent, name);
+    if (!ino) return ENOENT;
+    auto row = load_inode(*ino);
+    if (!row) return ENOENT;
+    fill_stat(*row, attr);
+    lookups_[*ino]++;
+    return 0;
+  });
+}
+
+void FilesystemImpl::forget(uint64_t ino, uint64_t nlookup) {
+  guarded("forget", [&] {
+    std::lock_guard lock(mu_);
+    auto it = lookups_.find(ino);
+    if (it == lookups_.end()) return 0;
+    it->second -= std::min(it->second, nlookup);
+    if (it->second == 0) {
+      lookups_.erase(it);
+      maybe_purge(ino);
+    }
+    return 0;
+  });
+}
+
+int FilesystemImpl::getattr(uint64_t ino, struct stat* attr) {
+  return guarded("getattr", [&] {
+    std::lock_guard lock(mu_);
+    auto row = load_inode(ino);
+    if (!row) return ENOENT;
+    fill_stat(*row, attr);
+    return 0;
+  });
+}
+
+int FilesystemImpl::setattr(uint64_t ino, const AttrChanges& changes, const Caller& /*caller*/,
+                            struct stat* attr) {
+  return guarded("setattr", [&] {
+    {
+      std::lock_guard lock(mu_);
+      auto row = load_inode(ino);
+      if (!row) return ENOENT;
+      if (row->locked) return EPERM;
+      if (changes.size && S_ISDIR(row->mode)) return EISDIR;
+      if (changes.size && !S_ISREG(row->mode)) return EINVAL;
+    }
+    if (changes.size) {
+      int err = set_size(ino, static_cast<uint64_t>(changes.values.st_size));
+      if (err != 0) return err;
+    }
+    std::lock_guard lock(mu_);
+    auto row = load_inode(ino);
+    if (!row) return ENOENT;
+    const int64_t now = now_ns();
+    if (changes.mode) row->mode = (row->mode & S_IFMT) | (changes.values.st_mode & 07777);
+    if (changes.uid) row->uid = changes.values.st_uid;
+    if (changes.gid) row->gid = changes.values.st_gid;
+    if (changes.atime) row->atime_ns = changes.atime_now ? now : to_ns(changes.values.st_atim);
+    if (changes.mtime) row->mtime_ns = changes.mtime_now ? now : to_ns(changes.values.st_mtim);
+    row->ctime_ns = changes.ctime ? to_ns(changes.values.st_ctim) : now;
+    store_inode(*row);
+    fill_stat(*row, attr);
+    return 0;
+  });
+}
+
+int FilesystemImpl::readlink(uint64_t ino, std::string* target) {
+  return guarded("readlink", [&] {
+    std::lock_guard lock(mu_);
+    auto& st = q("SELECT target FROM symlinks WHERE inode = ?").bind(ino);
+    if (!st.step()) return EINVAL;
+    *target = st.blob(0);
+    st.reset();
+    return 0;
+  });
+}
+
+int FilesystemImpl::mknod(uint64_t parent, std::string_view name, mode_t mode, dev_t rdev,
+                          const Caller& caller, struct stat* attr) {
+  return guarded("mknod", [&] {
+    if (!S_ISREG(mode) && !S_ISCHR(mode) && !S_ISBLK(mode) && !S_ISFIFO(mode) && !S_ISSOCK(mode)) {
+      return EINVAL;
+    }
+    std::lock_guard lock(mu_);
+    InodeRow parent_row;
+    if (int err = check_new_entry(parent, name, &parent_row)) return err;
+    sql::Transaction txn(db_);
+    Caller owner = caller;
+    if (parent_row.mode & S_ISGID) owner.gid = parent_row.gid;
+    uint64_t ino = new_inode(mode, owner, rdev, 1);
+    add_entry(parent, name, ino);
+    touch_dir(parent, now_ns());
+    txn.commit();
+    fill_stat(*load_inode(ino), attr);
+    lookups_[ino]++;
+    return 0;
+  });
+}
+
+int FilesystemImpl::mkdir(uint64_t parent, std::string_view name, mode_t mode, const Caller& caller,
+                          struct stat* attr) {
+  return guarded("mkdir", [&] {
+    std::lock_guard lock(mu_);
+    InodeRow parent_row;
+    if (int err = check_new_entry(parent, name, &parent_row)) return err;
+    sql::Transaction txn(db_);
+    Caller owner = caller;
+    uint32_t dir_mode = S_IFDIR | (mode & 07777);
+    if (parent_row.mode & S_ISGID) {
+      owner.gid = parent_row.gid;
+      dir_mode |= S_ISGID;
+    }
+    uint64_t ino = new_inode(dir_mode, owner, 0, 2);
+    add_entry(parent, name, ino);
+    parent_row.nlink++;
+    parent_row.mtime_ns = parent_row.ctime_ns = now_ns();
+    store_inode(parent_row);
+    txn.commit();
+    fill_stat(*load_inode(ino), attr);
+    lookups_[ino]++;
+    return 0;
+  });
+}
+
+int FilesystemImpl::symlink(std::string_view target, uint64_t parent, std::string_view name,
+                            const Caller& caller, struct stat* attr) {
+  return guarded("symlink", [&] {
+    if (target.size() > kMaxSymlinkLength) return ENAMETOOLONG;
+    std::lock_guard lock(mu_);
+    InodeRow parent_row;
+    if (int err = check_new_entry(parent, name, &parent_row)) return err;
+    sql::Transaction txn(db_);
+    uint64_t ino = new_inode(S_IFLNK | 0777, caller, 0, 1);
+    q("UPDATE inodes SET size = ? WHERE id = ?").bind(target.size(), ino).run();
+    q("INSERT INTO symlinks(inode, target) VALUES (?, ?)").bind(ino, target).run();
+    add_entry(parent, name, ino);
+    touch_dir(parent, now_ns());
+    txn.commit();
+    fill_stat(*load_inode(ino), attr);
+    lookups_[ino]++;
+    return 0;
+  });
+}
+
+void FilesystemImpl::drop_link(uint64_t ino, int64_t now) {
+  auto row = load_inode(ino);
+  if (!row) return;
+  row->nlink = row->nlink > 0 ? row->nlink - 1 : 0;
+  row->ctime_ns = now;
+  store_inode(*row);
+  if (row->nlink == 0) maybe_purge(ino);
+}
+
+void FilesystemImpl::maybe_purge(uint64_t ino) {
+  if (ino == kRootInode || lookups_.count(ino) != 0 || open_count_.count(ino) != 0) return;
+  auto row = load_inode(ino);
+  if (row && row->nlink == 0) purge_inode(ino);
+}
+
+void FilesystemImpl::purge_inode(uint64_t ino) {
+  sql::Transaction txn(db_);
+  release_extents_from(ino, 0);
+  q("DELETE FROM symlinks WHERE inode = ?").bind(ino).run();
+  q("DELETE FROM xattrs WHERE inode = ?").bind(ino).run();
+  q("DELETE FROM inodes WHERE id = ?").bind(ino).run();
+  txn.commit();
+  cache_->drop(ino, 0);
+}
+
+int FilesystemImpl::unlink(uint64_t parent, std::string_view name) {
+  return guarded("unlink", [&] {
+    std::lock_guard lock(mu_);
+    auto ino = find_entry(parent, name);
+    if (!ino) return ENOENT;
+    auto row = load_inode(*ino);
+    if (!row) return ENOENT;
+    if (S_ISDIR(row->mode)) return EISDIR;
+    if (row->locked || locked_inode(parent)) return EPERM;
+    sql::Transaction txn(db_);
+    const int64_t now = now_ns();
+    remove_entry(parent, name);
+    touch_dir(parent, now);
+    drop_link(*ino, now);
+    txn.commit();
+    return 0;
+  });
+}
+
+int FilesystemImpl::rmdir(uint64_t parent, std::string_view name) {
+  return guarded("rmdir", [&] {
+    std::lock_guard lock(mu_);
+    auto ino = find_entry(parent, name);
+    if (!ino) return ENOENT;
+    auto row = load_inode(*ino);
+    if (!row) return ENOENT;
+    if (!S_ISDIR(row->mode)) return ENOTDIR;
+    if (row->locked || locked_inode(parent)) return EPERM;
+    auto& children = q("SELECT 1 FROM dentries WHERE parent = ? LIMIT 1").bind(*ino);
+    bool has_children = children.step();
+    children.reset();
+    if (has_children) return ENOTEMPTY;
+    sql::Transaction txn(db_);
+    const int64_t now = now_ns();
+    remove_entry(parent, name);
+    auto parent_row = load_inode(parent);
+    parent_row->nlink--;
+    parent_row->mtime_ns = parent_row->ctime_ns = now;
+    store_inode(*parent_row);
+    row->nlink = 0;
+    row->ctime_ns = now;
+    store_inode(*row);
+    maybe_purge(*ino);
+    txn.commit();
+    return 0;
+  });
+}
+
+bool FilesystemImpl::is_ancestor(uint64_t ancestor, uint64_t dir) {
+  for (uint64_t cur = dir;;) {
+    if (cur == ancestor) return true;
+    if (cur == kRootInode) return false;
+    auto& st = q("SELECT parent FROM dentries WHERE inode = ? LIMIT 1").bind(cur);
+    if (!st.step()) return false;
+    cur = static_cast<uint64_t>(st.int64(0));
+    st.reset();
+  }
+}
+
+int FilesystemImpl::rename(uint64_t parent, std::string_view name, uint64_t new_parent,
+                           std::string_view new_name, unsigned flags) {
+  return guarded("rename", [&] {
+    if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) return EINVAL;
+    if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) return EINVAL;
+    if (new_name.size() > kMaxNameLength) return ENAMETOOLONG;
+    std::lock_guard lock(mu_);
+    auto src = find_entry(parent, name);
+    if (!src) return ENOENT;
+    auto src_row = load_inode(*src);
+    auto new_parent_row = load_inode(new_parent);
+    if (!src_row || !new_parent_row) return ENOENT;
+    if (!S_ISDIR(new_parent_row->mode)) return ENOTDIR;
+    if (src_row->locked || locked_inode(parent) || new_parent_row->locked) return EPERM;
+    auto dst = find_entry(new_parent, new_name);
+    std::optional<InodeRow> dst_row;
+    if (dst) dst_row = load_inode(*dst);
+    if (dst_row && dst_row->locked) return EPERM;
+    const bool src_dir = S_ISDIR(src_row->mode);
+    const int64_t now = now_ns();
+
+    if (flags & RENAME_EXCHANGE) {
+      if (!dst_row) return ENOENT;
+      const bool dst_dir = S_ISDIR(dst_row->mode);
+      if (src_dir && parent != new_parent && is_ancestor(*src, new_parent)) return EINVAL;
+      if (dst_dir && parent != new_parent && is_ancestor(*dst, parent)) return EINVAL;
+      sql::Transaction txn(db_);
+      q("UPDATE dentries SET inode = ? WHERE parent = ? AND name = ?").bind(*dst, parent, name).run();
+      q("UPDATE dentries SET inode = ? WHERE parent = ? AND name = ?").bind(*src, new_parent, new_name).run();
+      if (parent != new_parent && src_dir != dst_dir) {
+        // A directory moved from one parent to the other: move its ".." link.
+        int64_t delta = src_dir ? 1 : -1;
+        q("UPDATE inodes SET nlink = nlink + ? WHERE id = ?").bind(delta, new_parent).run();
+        q("UPDATE inodes SET nlink = nlink - ? WHERE id = ?").bind(delta, parent).run();
+      }
+      q("UPDATE inodes SET ctime_ns = ? WHERE id IN (?, ?)").bind(now, *src, *dst).run();
+      touch_dir(parent, now);
+      touch_dir(new_parent, now);
+      txn.commit();
+      return 0;
+    }
+
+    if (dst && (flags & RENAME_NOREPLACE)) return EEXIST;
+    if (dst && *dst == *src) return 0;  // two links to one inode: POSIX says do nothing
+    if (src_dir && is_ancestor(*src, new_parent)) return EINVAL;
+    if (dst_row) {
+      const bool dst_dir = S_ISDIR(dst_row->mode);
+      if (src_dir && !dst_dir) return ENOTDIR;
+      if (!src_dir && dst_dir) return EISDIR;
+      if (dst_dir) {
+        auto& children = q("SELECT 1 FROM dentries WHERE parent = ? LIMIT 1").bind(*dst);
+        bool has_children = children.step();
+        children.reset();
+        if (has_children) return ENOTEMPTY;
+      }
+    }
+    sql::Transaction txn(db_);
+    if (dst_row) {
+      remove_entry(new_parent, new_name);
+      if (S_ISDIR(dst_row->mode)) {
+        q("UPDATE inodes SET nlink = nlink - 1 WHERE id = ?").bind(new_parent).run();
+        q("UPDATE inodes SET nlink = 0, ctime_ns = ? WHERE id = ?").bind(now, *dst).run();
+        maybe_purge(*dst);
+      } else {
+        drop_link(*dst, now);
+      }
+    }
+    q("UPDATE dentries SET parent = ?, name = ? WHERE parent = ? AND name = ?")
+        .bind(new_parent, new_name, parent, name)
+        .run();
+    if (src_dir && parent != new_parent) {
+      q("UPDATE inodes SET nlink = nlink - 1 WHERE id = ?").bind(parent).run();
+      q("UPDATE inodes SET nlink = nlink + 1 WHERE id = ?").bind(new_parent).run();
+    }
+    q("UPDATE inodes SET ctime_ns = ? WHERE id = ?").bind(now, *src).run();
+    touch_dir(parent, now);
+    touch_dir(new_parent, now);
+    txn.commit();
+    return 0;
+  });
+}
+
+int FilesystemImpl::link(uint64_t ino, uint64_t new_parent, std::string_view new_name, struct stat* attr) {
+  return guarded("link", [&] {
+    std::lock_guard lock(mu_);
+    auto row = load_inode(ino);
+    if (!row) return ENOENT;
+    if (S_ISDIR(row->mode)) return EPERM;
+    if (row->locked) return EPERM;
+    InodeRow parent_row;
+    if (int err = check_new_entry(new_parent, new_name, &parent_row)) return err;
+    sql::Transaction txn(db_);
+    const int64_t now = now_ns();
+    add_entry(new_parent, new_name, ino);
+    row->nlink++;
+    row->ctime_ns = now;
+    store_inode(*row);
+    touch_dir(new_parent, now);
+    txn.commit();
+    fill_stat(*row, attr);
+    lookups_[ino]++;
+    return 0;
+  });
+}
+
+int FilesystemImpl::opendir(uint64_t ino, uint64_t* fh) {
+  return guarded("opendir", [&] {
+    std::lock_guard lock(mu_);
+    auto row = load_inode(ino);
+    if (!row) return ENOENT;
+    if (!S_ISDIR(row->mode)) return ENOTDIR;
+    *fh = 0;
+    return 0;
+  });
+}
+
+// Offsets: 1 after ".", 2 after "..", then dentry id + 2 after each entry,
+// so a cookie stays valid while other entries come and go.
+int FilesystemImpl::readdir(uint64_t ino, uint64_t /*fh*/, uint64_t offset, const DirEmitter& emit) {
+  return guarded("readdir", [&] {
+    std::lock_guard lock(mu_);
+    auto row = load_inode(ino);
+    if (!row) return ENOENT;
+    if (!S_ISDIR(row->mode)) return ENOTDIR;
+    if (offset == 0 && !emit(".", ino, S_IFDIR, 1)) return 0;
+    if (offset <= 1) {
+      uint64_t parent = kRootInode;
+      if (ino != kRootInode) {
+        auto& st = q("SELECT parent FROM dentries WHERE inode = ? LIMIT 1").bind(ino);
+        if (st.step()) parent = static_cast<uint64_t>(st.int64(0));
+        st.reset();
+      }
+      if (!emit("..", parent, S_IFDIR, 2)) return 0;
+    }
+    int64_t after = offset <= 2 ? 0 : static_cast<int64_t>(offset - 2);
+    auto& st = q("SELECT d.id, d.name, d.inode, i.mode FROM dentries d JOIN inodes i ON i.id = d.inode "
+                 "WHERE d.parent = ? AND d.id > ? ORDER BY d.id").bind(ino, after);
+    while (st.step()) {
+      std::string name = st.blob(1);
+      if (!emit(name, static_cast<uint64_t>(st.int64(2)), static_cast<mode_t>(st.int64(3)),
+                static_cast<uint64_t>(st.int64(0)) + 2)) {
+        break;
+      }
+    }
+    st.reset();
+    return 0;
+  });
+}
+
+int FilesystemImpl::releasedir(uint64_t, uint64_t) { return 0; }
+
+int FilesystemImpl::fsyncdir(uint64_t, uint64_t, bool) {
+  return guarded("fsyncdir", [&] {
+    std::lock_guard lock(mu_);
+    make_durable();
+    return 0;
+  });
+}
+
+}  // namespace hoardfs

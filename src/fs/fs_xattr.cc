@@ -1,0 +1,149 @@
+// Extended attributes, and the control attributes on the root directory
+// through which the tools talk to a running mount (doc/design.md).
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "fs/filesystem_impl.h"
+#include "hoardfs/log.h"
+
+namespace hoardfs {
+
+namespace {
+constexpr size_t kMaxXattrName = 255;
+constexpr size_t kMaxXattrValue = 64 * 1024;
+
+bool is_control(uint64_t ino, std::string_view name) {
+  return ino == kRootInode && (name == kCtrlStatXattr || name == kCtrlCommandXattr || name == kCtrlPidXattr);
+}
+}  // namespace
+
+int FilesystemImpl::setxattr(uint64_t ino, std::string_view name, std::string_view value, int flags,
+                             const Caller& caller) {
+  if (is_control(ino, name)) {
+    if (name != kCtrlCommandXattr) return EPERM;
+    return run_control(value, caller);
+  }
+  return guarded("setxattr", [&] {
+    if (name.empty()) return EINVAL;
+    if (name.size() > kMaxXattrName) return ERANGE;
+    if (value.size() > kMaxXattrValue) return E2BIG;
+    std::lock_guard lock(mu_);
+    auto row = load_inode(ino);
+    if (!row) return ENOENT;
+    if (row->locked) return EPERM;
+    auto& st = q("SELECT 1 FROM xattrs WHERE inode = ? AND name = ?").bind(ino, name);
+    bool exists = st.step();
+    st.reset();
+    if ((flags & XATTR_CREATE) && exists) return EEXIST;
+    if ((flags & XATTR_REPLACE) && !exists) return ENODATA;
+    sql::Transaction txn(db_);
+    q("INSERT INTO xattrs(inode, name, value) VALUES (?, ?, ?) "
+      "ON CONFLICT(inode, name) DO UPDATE SET value = excluded.value").bind(ino, name, value).run();
+    q("UPDATE inodes SET ctime_ns = ? WHERE id = ?").bind(now_ns(), ino).run();
+    txn.commit();
+    return 0;
+  });
+}
+
+int FilesystemImpl::getxattr(uint64_t ino, std::string_view name, const Caller& /*caller*/, std::string* value) {
+  if (is_control(ino, name)) {
+    if (name == kCtrlStatXattr) {
+      *value = stats_json();
+    } else if (name == kCtrlPidXattr) {
+      *value = std::to_string(::getpid());
+    } else {
+      return ENODATA;
+    }
+    return 0;
+  }
+  return guarded("getxattr", [&] {
+    std::lock_guard lock(mu_);
+    auto& st = q("SELECT value FROM xattrs WHERE inode = ? AND name = ?").bind(ino, name);
+    if (!st.step()) {
+      st.reset();
+      return load_inode(ino) ? ENODATA : ENOENT;
+    }
+    *value = st.blob(0);
+    st.reset();
+    return 0;
+  });
+}
+
+int FilesystemImpl::listxattr(uint64_t ino, std::vector<std::string>* names) {
+  return guarded("listxattr", [&] {
+    std::lock_guard lock(mu_);
+    if (!load_inode(ino)) return ENOENT;
+    auto& st = q("SELECT name FROM xattrs WHERE inode = ? ORDER BY name").bind(ino);
+    while (st.step()) names->push_back(st.blob(0));
+    st.reset();
+    return 0;
+  });
+}
+
+int FilesystemImpl::removexattr(uint64_t ino, std::string_view name, const Caller& /*caller*/) {
+  if (is_control(ino, name)) return EPERM;
+  return guarded("removexattr", [&] {
+    std::lock_guard lock(mu_);
+    auto row = load_inode(ino);
+    if (!row) return ENOENT;
+    if (row->locked) return EPERM;
+    sql::Transaction txn(db_);
+    q("DELETE FROM xattrs WHERE inode = ? AND name = ?").bind(ino, name).run();
+    if (db_.changes() == 0) return ENODATA;
+    q("UPDATE inodes SET ctime_ns = ? WHERE id = ?").bind(now_ns(), ino).run();
+    txn.commit();
+    return 0;
+  });
+}
+
+std::string FilesystemImpl::stats_json() {
+  FsStats s = stats();
+  nlohmann::json j = {
+      {"entries", s.entries},           {"inodes", s.inodes},
+      {"blocks", s.blocks},             {"data_bytes", s.data_bytes},
+      {"dedup_bytes", s.dedup_bytes},   {"compressed_bytes", s.compressed_bytes},
+      {"metadata_bytes", s.metadata_bytes}, {"cache_bytes", s.cache_bytes},
+      {"dirty_bytes", s.dirty_bytes},   {"cache_limit_bytes", s.cache_limit_bytes},
+      {"metadata_version", s.metadata_version},
+  };
+  return j.dump();
+}
+
+int FilesystemImpl::run_control(std::string_view command, const Caller& caller) {
+  // Only the user who mounted (or root) may steer the mount.
+  if (caller.uid != 0 && caller.uid != ::getuid()) return EACCES;
+  std::string cmd(command);
+  while (!cmd.empty() && (cmd.back() == '\n' || cmd.back() == '\0')) cmd.pop_back();
+  std::string arg;
+  if (size_t space = cmd.find(' '); space != std::string::npos) {
+    arg = cmd.substr(space + 1);
+    cmd.resize(space);
+  }
+  Status status;
+  if (cmd == "flushcache") {
+    status = flush_cache();
+  } else if (cmd == "upload-meta") {
+    status = upload_metadata();
+  } else if (cmd == "cachesize") {
+    char* end = nullptr;
+    unsigned long long bytes = std::strtoull(arg.c_str(), &end, 10);
+    if (arg.empty() || *end != '\0' || bytes == 0) return EINVAL;
+    cache_->set_max_bytes(bytes);
+    log::info("cache size limit set to {} bytes", bytes);
+  } else if (cmd == "log") {
+    log::Level level;
+    if (!log::parse_level(arg, &level)) return EINVAL;
+    log::set_level(level);
+  } else {
+    return EINVAL;
+  }
+  if (!status.is_ok()) {
+    log::error("{} failed: {}", cmd, status.to_string());
+    return status.error_number() != 0 ? status.error_number() : EIO;
+  }
+  return 0;
+}
+
+}  // namespace hoardfs
