@@ -1,16 +1,22 @@
 // Object codec: turns a plaintext into the bytes stored under an object name
-// and back. Layout (doc/format.md):
+// and back. Layout (doc/format.md, "Object codec"):
 //
 //   "HRDF" | revision u8 | compression u8 | encryption u8 | reserved u8 | body
 //
 // Encrypted body: nonce | AEAD(ciphertext) with associated data = the 8 header
 // bytes followed by the object name, so an object moved to another name, or a
 // header edited, fails authentication. Plain body: payload | BLAKE2b-128 of
-// (header | name | payload), which detects corruption and swaps (not forgery).
+// (header | u64le name length | name | payload), which detects corruption and
+// swaps (not forgery: a plain filesystem has no secret).
 // A payload that zstd does not shrink is stored uncompressed.
+//
+// An encrypted filesystem refuses objects that are not encrypted (no
+// downgrade); a plain one cannot read encrypted objects. encode() and decode()
+// are const and safe to call from many threads at once.
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -20,6 +26,10 @@
 namespace hoardfs {
 
 inline constexpr uint8_t kObjectFormatRevision = 1;
+inline constexpr size_t kObjectHeaderBytes = 8;
+// decode() refuses a compressed payload that would expand beyond this (a
+// guard against decompression bombs); encode() stores larger plaintexts raw.
+inline constexpr size_t kMaxCompressedPayload = size_t{256} << 20;
 
 enum class Compression : uint8_t { kNone = 0, kZstd = 1 };
 enum class Encryption : uint8_t { kNone = 0, kXChaCha20Poly1305 = 1, kAes256Gcm = 2 };
@@ -27,26 +37,40 @@ enum class Encryption : uint8_t { kNone = 0, kXChaCha20Poly1305 = 1, kAes256Gcm 
 using Key256 = std::array<uint8_t, 32>;
 
 // The secrets of one filesystem, derived from its random master key.
+// Copies wipe their keys when destroyed.
 struct KeyMaterial {
   bool encrypted = false;  // false for mkfs --plain
   Key256 data_key{};       // AEAD key for every object (data and metadata)
   Key256 block_hash_key{}; // key of the BLAKE2b block identity
+  ~KeyMaterial();
 };
+
+// Whether this CPU can run AES-256-GCM (libsodium needs AES-NI + PCLMUL).
+bool aes256gcm_available();
 
 class ObjectCodec {
  public:
-  // zstd_level 0 means "no compression". Chooses AES-256-GCM when the CPU
-  // supports it and XChaCha20-Poly1305 otherwise (decoding accepts both).
+  // zstd_level 0 means "no compression" (negative levels are zstd's fast
+  // levels). Chooses AES-256-GCM when the CPU supports it and
+  // XChaCha20-Poly1305 otherwise (decoding accepts both).
   ObjectCodec(const KeyMaterial& keys, int zstd_level);
+  // As above with the AEAD for new objects chosen by the caller. kAes256Gcm
+  // falls back to XChaCha20-Poly1305 when the CPU lacks AES; the choice is
+  // ignored (kNone) when keys.encrypted is false.
+  ObjectCodec(const KeyMaterial& keys, int zstd_level, Encryption preferred);
 
   std::string encode(std::string_view object_name, std::string_view plaintext) const;
 
   // corruption() naming the object when the header, tag or checksum is wrong,
   // the object is truncated, or it was stored under another name;
-  // unsupported() for an unknown revision.
+  // unsupported() for an unknown revision or for AES-256-GCM objects on a CPU
+  // without AES. *plaintext is only written on success.
   Status decode(std::string_view object_name, std::string_view stored, std::string* plaintext) const;
 
   const KeyMaterial& keys() const { return keys_; }
+  // The AEAD used for new objects (kNone on a plain filesystem).
+  Encryption encryption() const { return encryption_; }
+  int zstd_level() const { return zstd_level_; }
 
  private:
   KeyMaterial keys_;
