@@ -275,8 +275,8 @@ Result<MetadataManifest> MetadataSync::read_manifest(uint64_t version) {
 }
 
 // Establishes the newest version and its hash from the backend, and takes that
-// version as the base when there is none yet. An unreadable newest manifest
-// is not fatal: the next version then starts a new chain with a full upload.
+// version as the base when there is none yet. A damaged (or vanished) newest
+// manifest is not fatal: the next version then starts a new chain with a full upload.
 Status MetadataSync::find_newest() {
   auto versions = list_manifest_versions();
   if (!versions) return versions.status();
@@ -288,6 +288,10 @@ Status MetadataSync::find_newest() {
     if (manifest) {
       newest_manifest_hash_ = manifest_hash(plaintext);
       if (!have_base_) base_segments_ = manifest->segments;
+    } else if (manifest.status().code() != Status::Code::kCorruption &&
+               !manifest.status().is_not_found()) {
+      // The backend is unreachable, or a newer hoardfs wrote it: try later.
+      return manifest.status().with_context("reading the newest metadata version");
     } else {
       log::warning("cannot read the newest metadata version, uploading in full: {}",
                    manifest.status().to_string());

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -103,6 +104,41 @@ KeyMaterial make_keys(bool encrypted) {
   }
   return keys;
 }
+
+// Forwards to another backend; the n-th put() fails, and a manifest write can
+// be made to land and still report a timeout.
+class FlakyBackend : public Backend {
+ public:
+  explicit FlakyBackend(Backend& inner) : inner_(inner) {}
+  std::atomic<int> puts_until_failure{-1};  // -1: never fail
+  std::atomic<bool> manifest_lands_but_times_out{false};
+
+  std::string describe() const override { return "Flaky(" + inner_.describe() + ")"; }
+  Status get(const std::string& key, std::string* out) override { return inner_.get(key, out); }
+  Status get_range(const std::string& key, uint64_t offset, uint64_t length, std::string* out) override {
+    return inner_.get_range(key, offset, length, out);
+  }
+  Status put(const std::string& key, std::string_view data) override {
+    if (puts_until_failure.fetch_sub(1) == 0) return Status::transient("injected failure: " + key);
+    return inner_.put(key, data);
+  }
+  Status put_if_absent(const std::string& key, std::string_view data) override {
+    Status status = inner_.put_if_absent(key, data);
+    if (status.is_ok() && manifest_lands_but_times_out.exchange(false)) {
+      return Status::transient("injected timeout: " + key);
+    }
+    return status;
+  }
+  Status remove(const std::vector<std::string>& keys) override { return inner_.remove(keys); }
+  Status list(const std::string& prefix, const std::string& start_after, size_t max_keys,
+              ListPage* page) override {
+    return inner_.list(prefix, start_after, max_keys, page);
+  }
+  Status head(const std::string& key, ObjectInfo* info) override { return inner_.head(key, info); }
+
+ private:
+  Backend& inner_;
+};
 
 class MetadataSyncTest : public ::testing::TestWithParam<bool> {
  protected:
@@ -412,6 +448,58 @@ TEST_P(MetadataSyncTest, FreshInstanceContinuesNumberingAndReusesSegments) {
   auto manifest = restarted.read_manifest(3);
   ASSERT_TRUE(manifest.is_ok());
   EXPECT_EQ(manifest->previous_version, 2u);
+}
+
+TEST_P(MetadataSyncTest, DamagedNewestManifestLeadsToFullUpload) {
+  std::string content = random_bytes(4 * kSegmentBytes, 20);
+  {
+    MetadataSync first(backend_, codec_, options());
+    upload_bytes(first, content);
+  }
+  std::string name = object_names::manifest(1);
+  std::string stored;
+  ASSERT_TRUE(backend_.get(name, &stored).is_ok());
+  stored[stored.size() - 1] ^= 0x10;
+  ASSERT_TRUE(backend_.put(name, stored).is_ok());
+
+  MetadataSync restarted(backend_, codec_, options());
+  MetadataUploadStats stats = upload_bytes(restarted, content);
+  EXPECT_EQ(stats.version, 2u);
+  EXPECT_EQ(stats.segments_uploaded, 4u);
+  EXPECT_EQ(download_bytes(restarted, 0), content);
+  // The damaged version's segments are not collected while it is kept.
+  EXPECT_EQ(keys_under(object_names::kSegmentPrefix).size(), 8u);
+}
+
+TEST_P(MetadataSyncTest, FailedSegmentUploadLeavesNoVersionAndNoSegments) {
+  FlakyBackend flaky(backend_);
+  MetadataSync sync(flaky, codec_, options());
+  flaky.puts_until_failure = 3;
+  write_file(path("snapshot"), random_bytes(8 * kSegmentBytes, 21));
+  auto failed = sync.upload(path("snapshot"));
+  ASSERT_FALSE(failed.is_ok());
+  EXPECT_NE(failed.status().message().find("injected failure"), std::string::npos);
+  EXPECT_TRUE(keys_under(object_names::kMetaPrefix).empty());
+
+  auto stats = sync.upload(path("snapshot"));
+  ASSERT_TRUE(stats.is_ok()) << stats.status().to_string();
+  EXPECT_EQ(stats->version, 1u);
+  EXPECT_EQ(download_bytes(sync, 0), read_file(path("snapshot")));
+}
+
+TEST_P(MetadataSyncTest, ManifestThatLandedDespiteAnErrorIsNotOverwritten) {
+  FlakyBackend flaky(backend_);
+  MetadataSync sync(flaky, codec_, options());
+  std::string v1 = random_bytes(4 * kSegmentBytes, 22);
+  flaky.manifest_lands_but_times_out = true;
+  write_file(path("snapshot"), v1);
+  ASSERT_FALSE(sync.upload(path("snapshot")).is_ok());
+  EXPECT_EQ(download_bytes(sync, 1), v1);  // it did land, with all its segments
+
+  std::string v2 = v1 + "more";
+  EXPECT_EQ(upload_bytes(sync, v2).version, 2u);
+  EXPECT_EQ(download_bytes(sync, 0), v2);  // chain link to version 1 verified
+  EXPECT_EQ(download_bytes(sync, 1), v1);
 }
 
 TEST_P(MetadataSyncTest, StaleNewestVersionTakesTheNextFreeNumber) {
