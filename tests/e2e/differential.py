@@ -300,6 +300,12 @@ class Generator:
                 entries.append((os.path.relpath(path, self.ref.root), stat.S_IFMT(st.st_mode),
                                 st.st_size))
         self.entries = entries
+        self.with_xattrs = []  # (rel, [names])
+        for rel, kind, _size in entries:
+            if kind in (stat.S_IFREG, stat.S_IFDIR):
+                names = sorted(os.listxattr(self.ref.p(rel), follow_symlinks=False))
+                if names:
+                    self.with_xattrs.append((rel, names))
         self.dirs = [""] + [e[0] for e in entries if e[1] == stat.S_IFDIR
                             and e[0].count("/") < MAX_DEPTH - 1]
         self.files = [e for e in entries if e[1] == stat.S_IFREG]
@@ -446,10 +452,11 @@ class Generator:
             flags = rng.choices([0, os.XATTR_CREATE, os.XATTR_REPLACE], [70, 15, 15])[0]
             value = rng.randbytes(rng.choice([0, 1, 10, 100, 255]))
             return ("setxattr", self.any_path(0.9), rng.choice(XATTR_NAMES), value, flags)
-        if name == "removexattr":
-            return ("removexattr", self.any_path(0.9), rng.choice(XATTR_NAMES))
-        if name == "getxattr":
-            return ("getxattr", self.any_path(0.9), rng.choice(XATTR_NAMES))
+        if name in ("removexattr", "getxattr"):
+            if self.with_xattrs and rng.random() < 0.7:
+                path, names = rng.choice(self.with_xattrs)
+                return (name, path, rng.choice(names))
+            return (name, self.any_path(0.9), rng.choice(XATTR_NAMES))
         if name == "listxattr":
             return ("listxattr", self.any_path(0.9))
         if name == "chmod":
@@ -524,6 +531,16 @@ def compare_trees(ref, mnt, pinned, what):
                        "\n    ".join(lines[:40]))
 
 
+class NoMount:
+    """Stands in for a Hoard with --against DIR: a plain directory, no remounts."""
+
+    def __init__(self, path):
+        self.mnt = path
+
+    def remount(self, drop_cache=False):
+        pass
+
+
 def run_seed(h, seed, nops, workdir, skip):
     log(f"differential: seed {seed}, {nops} operations "
         f"(replay: differential.py --seed {seed} --ops {nops})")
@@ -564,7 +581,6 @@ def run_seed(h, seed, nops, workdir, skip):
             checkpoint(drop, "unmount + " + ("cache deletion + " if drop else "") + "mount")
         op = gen.next_op()
         history.append((index, op))
-        counts[op[0]] = counts.get(op[0], 0) + 1
         mutating = op[0] not in READ_ONLY
         touched = inodes_touched(ref, op) if mutating else set()
         r_ref = ref.execute(op)
@@ -580,6 +596,8 @@ def run_seed(h, seed, nops, workdir, skip):
             r_mnt = (r_mnt[0], stat_tuple(r_mnt[1]) + (r_mnt[1].st_mtime_ns
                                                        if pin_ino in pinned else None,)) \
                 if r_mnt[0] == "ok" else r_mnt
+        ok_count, total = counts.get(op[0], (0, 0))
+        counts[op[0]] = (ok_count + (r_ref[0] == "ok"), total + 1)
         if r_ref != r_mnt:
             fail(f"operation #{index} {describe(op)}\n  reference: {describe_result(r_ref)}\n"
                  f"  hoardfs:   {describe_result(r_mnt)}")
@@ -592,7 +610,18 @@ def run_seed(h, seed, nops, workdir, skip):
     checkpoint(True, "the final unmount + cache deletion + mount")
     log(f"    seed {seed}: {nops} operations identical in {time.monotonic() - start:.0f}s; "
         f"{len(gen.entries)} entries at the end; ops: "
-        + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+        + ", ".join(f"{k}={v[0]}/{v[1]}" for k, v in sorted(counts.items()))
+        + " (succeeded/run)")
+
+
+def run_seeds(h, seeds, args, workdir):
+    for seed in seeds:
+        try:
+            run_seed(h, seed, args.ops, workdir, set(args.skip_op))
+        except Mismatch as e:
+            log(str(e))
+            return False
+    return True
 
 
 def main():
@@ -604,8 +633,14 @@ def main():
     parser.add_argument("--blocksize", help="mkfs.hoardfs --blocksize")
     parser.add_argument("--skip-op", action="append", default=[], choices=sorted(WEIGHTS),
                         help="leave out an operation (to narrow a failure down)")
+    parser.add_argument("--against", metavar="DIR",
+                        help="compare with a plain directory instead of a mount (checks the "
+                             "test itself)")
     args = parser.parse_args()
-    require_environment()
+    if args.against:
+        os.umask(0o022)
+    else:
+        require_environment()
     if args.seed is not None:
         seeds = [int(args.seed)]
     else:
@@ -615,18 +650,15 @@ def main():
     workdir = tempfile.mkdtemp(prefix="hoardfs-diff-ref-", dir="/tmp")
     ok = True
     try:
-        with Hoard("diff") as h:
-            h.mkfs(*(["--blocksize", args.blocksize] if args.blocksize else []))
-            h.mount()
-            for seed in seeds:
-                try:
-                    run_seed(h, seed, args.ops, workdir, set(args.skip_op))
-                except Mismatch as e:
-                    log(str(e))
-                    ok = False
-                    break
-            if ok:
-                h.umount()
+        if args.against:
+            ok = run_seeds(NoMount(args.against), seeds, args, workdir)
+        else:
+            with Hoard("diff") as h:
+                h.mkfs(*(["--blocksize", args.blocksize] if args.blocksize else []))
+                h.mount()
+                ok = run_seeds(h, seeds, args, workdir)
+                if ok:
+                    h.umount()
     finally:
         if os.environ.get("HOARDFS_E2E_KEEP"):
             log(f"kept {workdir}")
