@@ -1,0 +1,546 @@
+// The Swift backend's requests (see swift_backend.h); large objects are in
+// swift_large_objects.cc.
+#include "backend/swift/swift_backend.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "hoardfs/backend_factories.h"
+#include "hoardfs/log.h"
+
+namespace hoardfs::swift {
+
+namespace {
+
+// Non-null even when empty: libcurl treats a null POSTFIELDS as "read a file".
+std::string_view body_of(std::string_view data) { return data.data() == nullptr ? std::string_view("") : data; }
+
+http::RetryPolicy retry_policy(const SwiftConfig& config) {
+  http::RetryPolicy policy;
+  policy.max_total = config.request_retry_time;
+  if (config.request_retry_time.count() == 0) policy.max_attempts = 1;
+  return policy;
+}
+
+// A Swift object path: percent-encoded, '/' kept, and the dots of "." and
+// ".." segments encoded too, since libcurl would otherwise resolve them.
+std::string encode_object_path(std::string_view name) {
+  std::string encoded = http::uri_encode(name, true);
+  std::string out;
+  out.reserve(encoded.size());
+  size_t start = 0;
+  for (;;) {
+    size_t slash = encoded.find('/', start);
+    std::string_view segment = std::string_view(encoded).substr(start, slash - start);
+    if (segment == ".") {
+      out += "%2E";
+    } else if (segment == "..") {
+      out += "%2E%2E";
+    } else {
+      out += segment;
+    }
+    if (slash == std::string::npos) return out;
+    out.push_back('/');
+    start = slash + 1;
+  }
+}
+
+bool parse_size(const std::string* text, uint64_t* out) {
+  if (text == nullptr || text->empty()) return false;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), *out);
+  return ec == std::errc() && end == text->data() + text->size();
+}
+
+}  // namespace
+
+SwiftBackend::SwiftBackend(SwiftConfig config, std::unique_ptr<http::Client> client)
+    : config_(std::move(config)), segments_container_(config_.container + "_segments"), client_(std::move(client)),
+      retrier_(retry_policy(config_)) {
+  auto authenticator = config_.keystone ? make_keystone_authenticator(client_.get(), &retrier_, config_)
+                                        : make_v1_authenticator(client_.get(), &retrier_, config_);
+  tokens_ = std::make_unique<TokenSource>(std::move(authenticator));
+}
+
+Result<std::unique_ptr<SwiftBackend>> SwiftBackend::open(SwiftConfig config) {
+  http::ClientOptions options;
+  options.max_connections = config.connections;
+  options.connect_timeout = config.connect_timeout;
+  options.low_speed_time = config.stall_timeout;
+  options.ca_file = config.ca_file;
+  auto client = http::Client::create(std::move(options));
+  if (!client) return client.status();
+  std::unique_ptr<SwiftBackend> backend(new SwiftBackend(std::move(config), std::move(client).value()));
+  auto lease = backend->tokens_->current();
+  if (!lease) return lease.status();
+
+  // /info needs no token; a cluster may hide it.
+  const std::string url = info_url(lease->token->storage_url);
+  http::Response response;
+  Status fetched = backend->retrier_.run("GET " + url, [&]() -> http::AttemptResult {
+    http::Request request;
+    request.url = url;
+    Status sent = backend->client_->perform(request, &response);
+    if (sent && http::is_retryable_http_status(response.status)) {
+      return {http::status_from_http(response.status, "GET " + url), std::nullopt};
+    }
+    return {sent, std::nullopt};
+  });
+  if (fetched && response.status == 200) backend->capabilities_ = parse_capabilities(response.body);
+  const Capabilities& caps = backend->capabilities_;
+  if (!caps.info_available) {
+    log::info("{}: no capabilities at {} ({}); assuming single deletes and no static large objects",
+              backend->describe(), url, fetched ? fmt::format("HTTP {}", response.status) : fetched.to_string());
+  } else {
+    log::debug("{}: {}", backend->describe(), caps.summary());
+  }
+
+  const SwiftConfig& c = backend->config_;
+  backend->slo_threshold_ = c.slo_threshold.value_or(caps.max_file_size);
+  if (backend->slo_threshold_ > caps.max_file_size) {
+    return Status::invalid_argument(fmt::format("slo-threshold={} is above the largest object this Swift accepts ({} bytes)",
+                                                backend->slo_threshold_, caps.max_file_size));
+  }
+  HOARDFS_RETURN_IF_ERROR(backend->probe_container());
+  return backend;
+}
+
+Status SwiftBackend::probe_container() {
+  const std::string what = "HEAD " + config_.container;
+  http::Response response;
+  HOARDFS_RETURN_IF_ERROR(exchange(what, [&](const std::string& storage_url) {
+    http::Request request;
+    request.method = "HEAD";
+    request.url = container_url(storage_url, config_.container);
+    return request;
+  }, &response));
+  if (response.status >= 200 && response.status <= 299) return Status::ok();
+  if (response.status == 404) {
+    container_missing_ = true;
+    log::info("{}: container '{}' does not exist", describe(), config_.container);
+    return Status::ok();
+  }
+  if (response.status == 403) {
+    // Object ACLs may still allow what hoardfs needs; each call reports its own refusal.
+    log::warning("{}: Swift refuses to show container '{}' (HTTP 403)", describe(), config_.container);
+    return Status::ok();
+  }
+  return http::status_from_http(response.status, describe() + ": " + what, response_detail(response));
+}
+
+std::string SwiftBackend::describe() const { return config_.describe(); }
+
+Status SwiftBackend::exchange(std::string_view what, const RequestBuilder& build, http::Response* response,
+                              const Judge& judge) {
+  return retrier_.run(what, [&]() -> http::AttemptResult {
+    auto lease = tokens_->current();
+    if (!lease) return {lease.status(), std::nullopt};
+    for (bool renewed = false;; renewed = true) {
+      http::Request request = build(lease->token->storage_url);
+      request.headers.emplace_back("X-Auth-Token", lease->token->token);
+      Status sent = client_->perform(request, response);
+      if (!sent) return {sent, std::nullopt};
+      if (response->status == 401 && !renewed) {
+        log::info("{}: {}: token refused (HTTP 401); authenticating again", describe(), what);
+        lease = tokens_->renew(lease->generation);
+        if (!lease) return {lease.status(), std::nullopt};
+        continue;
+      }
+      if (response->status == 401) {
+        return {Status::auth_failed(fmt::format("{}: {}: HTTP 401 with a fresh token: Swift does not accept "
+                                                "the credentials of {} for this account",
+                                                describe(), what, config_.login)),
+                std::nullopt};
+      }
+      if (http::is_retryable_http_status(response->status)) {
+        const std::string* after = response->header("retry-after");
+        return {http::status_from_http(response->status, what, response_detail(*response)),
+                after == nullptr ? std::nullopt : http::parse_retry_after(*after)};
+      }
+      return {judge ? judge(*response) : Status::ok(), std::nullopt};
+    }
+  });
+}
+
+std::string SwiftBackend::container_url(const std::string& storage_url, const std::string& container) const {
+  return storage_url + "/" + http::uri_encode(container, false);
+}
+
+std::string SwiftBackend::object_url(const std::string& storage_url, const std::string& container,
+                                     const std::string& name) const {
+  return container_url(storage_url, container) + "/" + encode_object_path(name);
+}
+
+Status SwiftBackend::missing_container() const {
+  return Status::not_found(fmt::format("{}: Swift container '{}' does not exist (mkfs.hoardfs creates it)",
+                                       describe(), config_.container));
+}
+
+Status SwiftBackend::check_container_exists() {
+  if (container_missing_.load()) return missing_container();
+  return Status::ok();
+}
+
+Status SwiftBackend::check_name(const std::string& key, std::string* name) const {
+  HOARDFS_RETURN_IF_ERROR(check_object_key(key));
+  *name = config_.prefix + key;
+  if (name->size() > capabilities_.max_object_name_length) {
+    return Status::invalid_argument(fmt::format("object name '{}' is longer than the {} bytes this Swift allows",
+                                                *name, capabilities_.max_object_name_length));
+  }
+  return Status::ok();
+}
+
+Status SwiftBackend::ensure_container(bool* created) {
+  *created = false;
+  const std::string what = "HEAD " + config_.container;
+  http::Response response;
+  auto head = [&](const std::string& storage_url) {
+    http::Request request;
+    request.method = "HEAD";
+    request.url = container_url(storage_url, config_.container);
+    return request;
+  };
+  HOARDFS_RETURN_IF_ERROR(exchange(what, head, &response));
+  if (response.status >= 200 && response.status <= 299) {
+    container_missing_ = false;
+    return Status::ok();
+  }
+  if (response.status != 404) return http::status_from_http(response.status, describe() + ": " + what);
+  HOARDFS_RETURN_IF_ERROR(exchange("PUT " + config_.container, [&](const std::string& storage_url) {
+    http::Request request;
+    request.method = "PUT";
+    request.url = container_url(storage_url, config_.container);
+    request.body = body_of({});
+    return request;
+  }, &response));
+  if (response.status == 403) {
+    return Status::permission_denied(fmt::format("{}: Swift refused to create container '{}' (HTTP 403); create it "
+                                                 "with an account that may, or use credentials with that right",
+                                                 describe(), config_.container));
+  }
+  if (response.status != 201 && response.status != 202) {
+    return http::status_from_http(response.status, describe() + ": PUT " + config_.container,
+                                  response_detail(response));
+  }
+  *created = response.status == 201;
+  container_missing_ = false;
+  return Status::ok();
+}
+
+Status SwiftBackend::get(const std::string& key, std::string* out) {
+  std::string name;
+  HOARDFS_RETURN_IF_ERROR(check_name(key, &name));
+  HOARDFS_RETURN_IF_ERROR(check_container_exists());
+  const std::string what = "GET " + config_.container + "/" + name;
+  http::Response response;
+  HOARDFS_RETURN_IF_ERROR(exchange(what, [&](const std::string& storage_url) {
+    http::Request request;
+    request.url = object_url(storage_url, config_.container, name);
+    return request;
+  }, &response));
+  if (response.status == 200) {
+    *out = std::move(response.body);
+    return Status::ok();
+  }
+  return http::status_from_http(response.status, what, response_detail(response));
+}
+
+Status SwiftBackend::get_range(const std::string& key, uint64_t offset, uint64_t length, std::string* out) {
+  if (length == 0) {
+    ObjectInfo info;
+    HOARDFS_RETURN_IF_ERROR(head(key, &info));
+    out->clear();
+    return Status::ok();
+  }
+  std::string name;
+  HOARDFS_RETURN_IF_ERROR(check_name(key, &name));
+  HOARDFS_RETURN_IF_ERROR(check_container_exists());
+  const std::string what = fmt::format("GET {}/{} bytes {}+{}", config_.container, name, offset, length);
+  std::string range = length - 1 > UINT64_MAX - offset ? fmt::format("bytes={}-", offset)
+                                                       : fmt::format("bytes={}-{}", offset, offset + length - 1);
+  http::Response response;
+  HOARDFS_RETURN_IF_ERROR(exchange(what, [&](const std::string& storage_url) {
+    http::Request request;
+    request.url = object_url(storage_url, config_.container, name);
+    request.headers = {{"Range", range}};
+    return request;
+  }, &response));
+  if (response.status == 206) {
+    *out = std::move(response.body);
+    return Status::ok();
+  }
+  if (response.status == 200) {  // the whole object: a server that ignores Range
+    *out = offset < response.body.size() ? response.body.substr(offset, length) : std::string();
+    return Status::ok();
+  }
+  if (response.status == 416) {  // starts past the end
+    out->clear();
+    return Status::ok();
+  }
+  return http::status_from_http(response.status, what, response_detail(response));
+}
+
+Status SwiftBackend::head(const std::string& key, ObjectInfo* info) {
+  std::string name;
+  HOARDFS_RETURN_IF_ERROR(check_name(key, &name));
+  HOARDFS_RETURN_IF_ERROR(check_container_exists());
+  const std::string what = "HEAD " + config_.container + "/" + name;
+  http::Response response;
+  HOARDFS_RETURN_IF_ERROR(exchange(what, [&](const std::string& storage_url) {
+    http::Request request;
+    request.method = "HEAD";
+    request.url = object_url(storage_url, config_.container, name);
+    return request;
+  }, &response));
+  if (response.status != 200 && response.status != 204) return http::status_from_http(response.status, what);
+  uint64_t size = 0;
+  if (!parse_size(response.header("content-length"), &size)) {
+    return Status::io_error(what + ": the answer has no Content-Length");
+  }
+  info->key = key;
+  info->size = size;
+  return Status::ok();
+}
+
+Status SwiftBackend::put(const std::string& key, std::string_view data) { return put_object(key, data, false); }
+
+Status SwiftBackend::put_if_absent(const std::string& key, std::string_view data) {
+  return put_object(key, data, true);
+}
+
+Status SwiftBackend::put_object(const std::string& key, std::string_view data, bool if_absent) {
+  std::string name;
+  HOARDFS_RETURN_IF_ERROR(check_name(key, &name));
+  HOARDFS_RETURN_IF_ERROR(check_container_exists());
+  if (data.size() > slo_threshold_) return put_large(name, data, if_absent);
+  return put_single(name, data, if_absent);
+}
+
+Status SwiftBackend::put_single(const std::string& name, std::string_view data, bool if_absent) {
+  const std::string what = fmt::format("PUT {}/{} ({} bytes)", config_.container, name, data.size());
+  int attempts = 0;
+  http::Response response;
+  HOARDFS_RETURN_IF_ERROR(exchange(what, [&](const std::string& storage_url) {
+    ++attempts;
+    http::Request request;
+    request.method = "PUT";
+    request.url = object_url(storage_url, config_.container, name);
+    request.headers = {{"Content-Type", "application/octet-stream"}};
+    if (if_absent) request.headers.emplace_back("If-None-Match", "*");
+    request.body = body_of(data);
+    return request;
+  }, &response));
+  if (response.status == 201) return Status::ok();
+  if (response.status == 412 && if_absent) {
+    // An earlier try whose answer was lost may have stored our own bytes.
+    if (attempts > 1 && holds(name, data)) return Status::ok();
+    return Status::already_exists(fmt::format("{}: object exists", what));
+  }
+  if (response.status == 404) {
+    container_missing_ = true;
+    return missing_container();
+  }
+  if (response.status == 413) {
+    return Status::no_space(fmt::format("{}: Swift refused the upload (HTTP 413: {}): over quota or too large", what,
+                                        response_detail(response)));
+  }
+  return http::status_from_http(response.status, what, response_detail(response));
+}
+
+bool SwiftBackend::holds(const std::string& name, std::string_view data) {
+  http::Response response;
+  Status status = exchange("GET " + config_.container + "/" + name, [&](const std::string& storage_url) {
+    http::Request request;
+    request.url = object_url(storage_url, config_.container, name);
+    return request;
+  }, &response);
+  return status && response.status == 200 && response.body == data;
+}
+
+Status SwiftBackend::remove(const std::vector<std::string>& keys) {
+  if (keys.empty()) return Status::ok();
+  std::vector<std::string> names(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) HOARDFS_RETURN_IF_ERROR(check_name(keys[i], &names[i]));
+  HOARDFS_RETURN_IF_ERROR(check_container_exists());
+  HOARDFS_RETURN_IF_ERROR(delete_names(config_.container, names));
+  if (capabilities_.static_large_objects && segments_may_exist_.load()) {
+    HOARDFS_RETURN_IF_ERROR(delete_segments(names, ""));
+  }
+  return Status::ok();
+}
+
+Status SwiftBackend::delete_names(const std::string& container, const std::vector<std::string>& names) {
+  if (capabilities_.bulk_delete && names.size() > 1) {
+    // Smaller than Swift's limit, so that a failed batch repeats little work.
+    const size_t batch = std::max<uint64_t>(1, std::min<uint64_t>(capabilities_.max_deletes_per_request, 1000));
+    for (size_t i = 0; i < names.size(); i += batch) {
+      std::vector<std::string> chunk(names.begin() + i, names.begin() + std::min(names.size(), i + batch));
+      HOARDFS_RETURN_IF_ERROR(bulk_delete(container, chunk));
+    }
+    return Status::ok();
+  }
+  for (const auto& name : names) HOARDFS_RETURN_IF_ERROR(delete_one(container, name));
+  return Status::ok();
+}
+
+Status SwiftBackend::delete_one(const std::string& container, const std::string& name) {
+  const std::string what = "DELETE " + container + "/" + name;
+  http::Response response;
+  return exchange(what, [&](const std::string& storage_url) {
+    http::Request request;
+    request.method = "DELETE";
+    request.url = object_url(storage_url, container, name);
+    return request;
+  }, &response, [&](const http::Response& answer) {
+    if ((answer.status >= 200 && answer.status <= 299) || answer.status == 404) return Status::ok();
+    if (answer.status == 409) return Status::transient(what + ": HTTP 409 (conflicting timestamps)");
+    return http::status_from_http(answer.status, what, response_detail(answer));
+  });
+}
+
+Status bulk_delete_outcome(const http::Response& answer, const std::string& what) {
+  if (answer.status != 200) return http::status_from_http(answer.status, what, response_detail(answer));
+  nlohmann::json doc = nlohmann::json::parse(answer.body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return Status::transient(what + ": the answer is not the JSON of a bulk delete");
+  }
+  auto overall_field = doc.find("Response Status");
+  std::string overall = overall_field != doc.end() && overall_field->is_string() ? overall_field->get<std::string>() : "";
+  if (overall.starts_with("2")) return Status::ok();
+  long worst = 0;
+  std::string first_error;
+  if (auto errors = doc.find("Errors"); errors != doc.end() && errors->is_array()) {
+    for (const auto& error : *errors) {
+      if (!error.is_array() || error.size() < 2 || !error[1].is_string()) continue;
+      std::string text = error[1].get<std::string>();
+      long code = std::strtol(text.c_str(), nullptr, 10);
+      if (code == 404) continue;
+      if (first_error.empty()) first_error = (error[0].is_string() ? error[0].get<std::string>() : "") + ": " + text;
+      // Authentication and permission problems say most, then server errors.
+      if (code == 401 || code == 403 || worst == 0 || (code >= 500 && worst != 401 && worst != 403)) worst = code;
+    }
+  }
+  if (worst == 0) worst = std::strtol(overall.c_str(), nullptr, 10);
+  std::string detail = overall + (first_error.empty() ? "" : "; first failure: " + first_error);
+  // 401 inside the body: the token expired mid-way; the retry renews it.
+  if (worst == 401 || worst == 409) return Status::transient(what + ": " + detail);
+  if (worst == 0) return Status::io_error(what + ": " + detail);
+  return http::status_from_http(worst, what, detail);
+}
+
+Status SwiftBackend::bulk_delete(const std::string& container, const std::vector<std::string>& names) {
+  std::string body;
+  for (const auto& name : names) {
+    body += "/" + http::uri_encode(container, false) + "/" + http::uri_encode(name, true) + "\n";
+  }
+  const std::string what = fmt::format("bulk delete of {} objects in {}", names.size(), container);
+  http::Response response;
+  return exchange(what, [&](const std::string& storage_url) {
+    http::Request request;
+    request.method = "POST";
+    request.url = storage_url + "?bulk-delete";
+    request.headers = {{"Content-Type", "text/plain"}, {"Accept", "application/json"}};
+    request.body = body;
+    return request;
+  }, &response, [&](const http::Response& answer) { return bulk_delete_outcome(answer, what); });
+}
+
+Status SwiftBackend::list(const std::string& prefix, const std::string& start_after, size_t max_keys,
+                          ListPage* page) {
+  page->objects.clear();
+  page->truncated = false;
+  if (max_keys == 0) return Status::invalid_argument("list: max_keys must be positive");
+  HOARDFS_RETURN_IF_ERROR(check_container_exists());
+  const uint64_t server_limit = capabilities_.container_listing_limit;
+  // Ask for one more than wanted, when the server allows, to know whether more follow.
+  const bool probe = max_keys < server_limit;
+  const size_t wanted = probe ? max_keys : server_limit;
+  std::vector<ObjectInfo> entries;
+  bool found = true;
+  HOARDFS_RETURN_IF_ERROR(list_names_page(config_.container, config_.prefix + prefix,
+                                          start_after.empty() ? std::string() : config_.prefix + start_after,
+                                          probe ? wanted + 1 : wanted, &entries, &found));
+  if (!found) {
+    container_missing_ = true;
+    return missing_container();
+  }
+  page->truncated = probe ? entries.size() > wanted : entries.size() == wanted;
+  if (entries.size() > wanted) entries.resize(wanted);
+  page->objects.reserve(entries.size());
+  for (auto& entry : entries) {
+    if (!entry.key.starts_with(config_.prefix)) continue;
+    page->objects.push_back({entry.key.substr(config_.prefix.size()), entry.size});
+  }
+  return Status::ok();
+}
+
+Status SwiftBackend::list_names_page(const std::string& container, const std::string& prefix,
+                                     const std::string& marker, size_t limit, std::vector<ObjectInfo>* out,
+                                     bool* found) {
+  const std::string what = fmt::format("GET {}?prefix={}&marker={}", container, prefix, marker);
+  http::Response response;
+  HOARDFS_RETURN_IF_ERROR(exchange(what, [&](const std::string& storage_url) {
+    http::Request request;
+    request.url = fmt::format("{}?format=json&limit={}", container_url(storage_url, container), limit);
+    if (!prefix.empty()) request.url += "&prefix=" + http::uri_encode(prefix, false);
+    if (!marker.empty()) request.url += "&marker=" + http::uri_encode(marker, false);
+    request.headers = {{"Accept", "application/json"}};
+    return request;
+  }, &response));
+  *found = response.status != 404;
+  if (response.status == 404 || response.status == 204) return Status::ok();
+  if (response.status != 200) return http::status_from_http(response.status, what, response_detail(response));
+  nlohmann::json doc = nlohmann::json::parse(response.body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_array()) return Status::io_error(what + ": the listing is not a JSON array");
+  for (const auto& entry : doc) {
+    if (!entry.is_object()) continue;
+    auto name = entry.find("name");
+    if (name == entry.end() || !name->is_string()) continue;  // "subdir" entries
+    auto bytes = entry.find("bytes");
+    uint64_t size = bytes != entry.end() && bytes->is_number_unsigned() ? bytes->get<uint64_t>() : 0;
+    out->push_back({name->get<std::string>(), size});
+  }
+  return Status::ok();
+}
+
+Status SwiftBackend::list_names(const std::string& container, const std::string& prefix,
+                                std::vector<ObjectInfo>* out, bool* found) {
+  std::string marker;
+  for (;;) {
+    std::vector<ObjectInfo> page;
+    const size_t limit = capabilities_.container_listing_limit;
+    HOARDFS_RETURN_IF_ERROR(list_names_page(container, prefix, marker, limit, &page, found));
+    if (!*found) return Status::ok();
+    bool more = page.size() == limit;
+    for (auto& entry : page) out->push_back(std::move(entry));
+    if (!more || out->empty()) return Status::ok();
+    marker = out->back().key;
+  }
+}
+
+Status ensure_swift_container(const std::string& url, const BackendOptions& options, const Credentials& credentials,
+                              bool* created) {
+  auto config = parse_swift_config(url, options, credentials);
+  if (!config) return config.status();
+  auto backend = SwiftBackend::open(std::move(config.value()));
+  if (!backend) return backend.status();
+  return backend.value()->ensure_container(created);
+}
+
+}  // namespace hoardfs::swift
+
+namespace hoardfs {
+
+Result<std::unique_ptr<Backend>> open_swift_backend(const std::string& url, const BackendOptions& options,
+                                                    const Credentials& credentials) {
+  auto config = swift::parse_swift_config(url, options, credentials);
+  if (!config) return config.status();
+  auto backend = swift::SwiftBackend::open(std::move(config.value()));
+  if (!backend) return backend.status();
+  return std::unique_ptr<Backend>(std::move(backend).value());
+}
+
+}  // namespace hoardfs
