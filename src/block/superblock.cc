@@ -291,6 +291,7 @@ Result<NewFilesystem> create_superblock(const FilesystemParams& params,
 }
 
 Result<FilesystemParams> parse_superblock(std::string_view bytes) {
+  ensure_sodium();
   Document doc;
   HOARDFS_RETURN_IF_ERROR(parse_document(bytes, &doc));
   return doc.params;
