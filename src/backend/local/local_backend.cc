@@ -342,12 +342,13 @@ Status LocalBackend::remove(const std::vector<std::string>& keys) {
     status = error_status(err, "removing " + path);
     break;
   }
-  // Deepest first, so that pruning a directory can empty its parent.
-  for (auto it = touched.rbegin(); it != touched.rend(); ++it) {
-    Status synced = sync_dir(*it);
-    if (status.is_ok() && !synced.is_ok()) status = synced;
-    prune_empty_dirs(*it);
+  // Make the removals durable before pruning, which may take directories away.
+  for (const auto& dir : touched) {
+    Status synced = sync_dir(dir);
+    // ENOENT: another remove() pruned it, after its own sync.
+    if (status.is_ok() && !synced.is_ok() && synced.error_number() != ENOENT) status = synced;
   }
+  for (const auto& dir : touched) prune_empty_dirs(dir);
   return status;
 }
 
