@@ -657,10 +657,6 @@ def open_unlinked(h):
         os.fsync(fd)
         os.ftruncate(fd, MiB)
         check_eq(pread_all(fd, 2 * MiB, 0), bytes(data[:MiB]), "ftruncate an unlinked file")
-        during = h.stat_json()
-        if during["inodes"] < base["inodes"] + 1:
-            raise AssertionError(f"open unlinked inode not counted: {during['inodes']} inodes, "
-                                 f"{base['inodes']} before")
     finally:
         os.close(fd)
     # The kernel sends RELEASE asynchronously; wait for the space to be freed.
@@ -842,7 +838,8 @@ def main():
     require_environment()
     checks = Checks("posix")
     with Hoard("posix") as h:
-        if not checks.run("mkfs_and_mount", lambda: (h.mkfs(), h.mount())):
+        # --allow-other: the permission checks run as uid 65534.
+        if not checks.run("mkfs_and_mount", lambda: (h.mkfs(), h.mount("--allow-other"))):
             checks.finish()
         m = h.mnt
         checks.run("large_file", large_file, m)
