@@ -17,7 +17,7 @@
 #include <set>
 #include <sstream>
 
-#include "hoardfs/memory_backend.h"
+#include "backend/memory/memory_backend.h"
 #include "hoardfs/object_names.h"
 
 namespace hoardfs {
