@@ -56,9 +56,10 @@ bool parse_size(const std::string* text, uint64_t* out) {
 
 }  // namespace
 
-SwiftBackend::SwiftBackend(SwiftConfig config, std::unique_ptr<http::Client> client)
+SwiftBackend::SwiftBackend(SwiftConfig config, std::unique_ptr<http::Client> client,
+                           std::unique_ptr<http::Client> bulk_client)
     : config_(std::move(config)), segments_container_(config_.container + "_segments"), client_(std::move(client)),
-      retrier_(retry_policy(config_)) {
+      bulk_client_(std::move(bulk_client)), retrier_(retry_policy(config_)) {
   auto authenticator = config_.keystone ? make_keystone_authenticator(client_.get(), &retrier_, config_)
                                         : make_v1_authenticator(client_.get(), &retrier_, config_);
   tokens_ = std::make_unique<TokenSource>(std::move(authenticator));
@@ -70,9 +71,19 @@ Result<std::unique_ptr<SwiftBackend>> SwiftBackend::open(SwiftConfig config) {
   options.connect_timeout = config.connect_timeout;
   options.low_speed_time = config.stall_timeout;
   options.ca_file = config.ca_file;
+  // Swift answers a bulk delete at once but reports its outcome only at the
+  // end, sending one space every 10 s meanwhile: far below any stall
+  // threshold in bytes per second, so bulk deletes get their own pool with a
+  // long stall window (in effect a time limit per request).
+  http::ClientOptions bulk_options = options;
+  bulk_options.max_connections = 2;
+  bulk_options.low_speed_time = std::max<std::chrono::seconds>(config.stall_timeout, kBulkDeleteTimeLimit);
   auto client = http::Client::create(std::move(options));
   if (!client) return client.status();
-  std::unique_ptr<SwiftBackend> backend(new SwiftBackend(std::move(config), std::move(client).value()));
+  auto bulk_client = http::Client::create(std::move(bulk_options));
+  if (!bulk_client) return bulk_client.status();
+  std::unique_ptr<SwiftBackend> backend(
+      new SwiftBackend(std::move(config), std::move(client).value(), std::move(bulk_client).value()));
   auto lease = backend->tokens_->current();
   if (!lease) return lease.status();
 
@@ -133,14 +144,15 @@ Status SwiftBackend::probe_container() {
 std::string SwiftBackend::describe() const { return config_.describe(); }
 
 Status SwiftBackend::exchange(std::string_view what, const RequestBuilder& build, http::Response* response,
-                              const Judge& judge) {
+                              const Judge& judge, http::Client* client) {
+  if (client == nullptr) client = client_.get();
   return retrier_.run(what, [&]() -> http::AttemptResult {
     auto lease = tokens_->current();
     if (!lease) return {lease.status(), std::nullopt};
     for (bool renewed = false;; renewed = true) {
       http::Request request = build(lease->token->storage_url);
       request.headers.emplace_back("X-Auth-Token", lease->token->token);
-      Status sent = client_->perform(request, response);
+      Status sent = client->perform(request, response);
       if (!sent) return {sent, std::nullopt};
       if (response->status == 401 && !renewed) {
         log::info("{}: {}: token refused (HTTP 401); authenticating again", describe(), what);
@@ -374,8 +386,10 @@ Status SwiftBackend::remove(const std::vector<std::string>& keys) {
 
 Status SwiftBackend::delete_names(const std::string& container, const std::vector<std::string>& names) {
   if (capabilities_.bulk_delete && names.size() > 1) {
-    // Smaller than Swift's limit, so that a failed batch repeats little work.
-    const size_t batch = std::max<uint64_t>(1, std::min<uint64_t>(capabilities_.max_deletes_per_request, 1000));
+    // Smaller than Swift's limit: a batch must finish within the time limit,
+    // and a failed one repeats less work.
+    const size_t batch =
+        std::max<uint64_t>(1, std::min<uint64_t>(capabilities_.max_deletes_per_request, kBulkDeleteBatch));
     for (size_t i = 0; i < names.size(); i += batch) {
       std::vector<std::string> chunk(names.begin() + i, names.begin() + std::min(names.size(), i + batch));
       HOARDFS_RETURN_IF_ERROR(bulk_delete(container, chunk));
@@ -445,7 +459,7 @@ Status SwiftBackend::bulk_delete(const std::string& container, const std::vector
     request.headers = {{"Content-Type", "text/plain"}, {"Accept", "application/json"}};
     request.body = body;
     return request;
-  }, &response, [&](const http::Response& answer) { return bulk_delete_outcome(answer, what); });
+  }, &response, [&](const http::Response& answer) { return bulk_delete_outcome(answer, what); }, bulk_client_.get());
 }
 
 Status SwiftBackend::list(const std::string& prefix, const std::string& start_after, size_t max_keys,

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -35,6 +36,10 @@
 #include "hoardfs/backend.h"
 
 namespace hoardfs::swift {
+
+// Keys per bulk delete request, and the time one may take.
+inline constexpr uint64_t kBulkDeleteBatch = 500;
+inline constexpr std::chrono::seconds kBulkDeleteTimeLimit{300};
 
 class SwiftBackend final : public Backend {
  public:
@@ -67,12 +72,12 @@ class SwiftBackend final : public Backend {
   // retryable verdict repeats the request (e.g. a bulk delete's body says 503).
   using Judge = std::function<Status(const http::Response&)>;
 
-  SwiftBackend(SwiftConfig config, std::unique_ptr<http::Client> client);
+  SwiftBackend(SwiftConfig config, std::unique_ptr<http::Client> client, std::unique_ptr<http::Client> bulk_client);
 
   // Sends one request (see the file comment). Without a judge, ok() for any
   // non-retryable HTTP answer and the caller maps response->status.
   Status exchange(std::string_view what, const RequestBuilder& build, http::Response* response,
-                  const Judge& judge = {});
+                  const Judge& judge = {}, http::Client* client = nullptr);
   // HEAD of the container at open: records whether it is missing.
   Status probe_container();
   Status check_container_exists();
@@ -110,6 +115,7 @@ class SwiftBackend final : public Backend {
   const SwiftConfig config_;
   const std::string segments_container_;
   std::unique_ptr<http::Client> client_;
+  std::unique_ptr<http::Client> bulk_client_;  // for bulk deletes (see open())
   http::Retrier retrier_;
   std::unique_ptr<TokenSource> tokens_;
   Capabilities capabilities_;
