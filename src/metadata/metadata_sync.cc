@@ -260,7 +260,10 @@ Result<MetadataManifest> MetadataSync::read_manifest_locked(uint64_t version, st
   std::string name = object_names::manifest(version);
   std::string stored;
   Status status = backend_.get(name, &stored);
-  if (status.is_not_found()) return Status::not_found("metadata version " + std::to_string(version) + " does not exist (" + name + ")");
+  if (status.is_not_found()) {
+    return Status::not_found("metadata version " + std::to_string(version) + " does not exist (" +
+                             name + ")");
+  }
   HOARDFS_RETURN_IF_ERROR(status.with_context("reading metadata manifest " + name));
   HOARDFS_RETURN_IF_ERROR(codec_.decode(name, stored, plaintext));
   auto manifest = parse_manifest(name, version, *plaintext);
@@ -278,6 +281,7 @@ Result<MetadataManifest> MetadataSync::read_manifest(uint64_t version) {
 // version as the base when there is none yet. A damaged (or vanished) newest
 // manifest is not fatal: the next version then starts a new chain with a full upload.
 Status MetadataSync::find_newest() {
+  newest_known_ = false;
   auto versions = list_manifest_versions();
   if (!versions) return versions.status();
   newest_version_ = versions->empty() ? 0 : versions->back();
@@ -393,7 +397,10 @@ Result<MetadataUploadStats> MetadataSync::upload(const std::string& snapshot_pat
     for (size_t i = 0; i < count; ++i) {
       if (uploaded[i]) orphans.push_back(manifest.segments[i].name);
     }
-    if (!orphans.empty()) backend_.remove(orphans);
+    if (!orphans.empty()) {
+      Status removed = backend_.remove(orphans);
+      if (!removed.is_ok()) log::warning("removing unused metadata segments: {}", removed.to_string());
+    }
     return status.with_context("uploading metadata");
   }
 
