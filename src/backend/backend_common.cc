@@ -41,8 +41,8 @@ std::string_view trim(std::string_view s) {
 }
 }  // namespace
 
-// Spaces around items and names are dropped ("no-ssl, region=x" is what people
-// type); values are kept as written after the '='.
+// Spaces around items, names and values are dropped ("no-ssl, region = x" is
+// what people type); no option value starts or ends with a meaningful space.
 Result<BackendOptions> parse_backend_options(const std::string& text) {
   BackendOptions options;
   if (trim(text).empty()) return options;
@@ -56,7 +56,7 @@ Result<BackendOptions> parse_backend_options(const std::string& text) {
     if (name.empty()) {
       return Status::invalid_argument("backend option without a name: '" + std::string(item) + "'");
     }
-    std::string value = eq == std::string_view::npos ? "" : std::string(item.substr(eq + 1));
+    std::string value = eq == std::string_view::npos ? "" : std::string(trim(item.substr(eq + 1)));
     options.values.emplace_back(std::string(name), std::move(value));
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);

@@ -40,6 +40,9 @@ struct Request {
   // implicit Content-Type, Accept and "Expect: 100-continue".
   Headers headers;
   std::string_view body;  // PUT/POST payload; must stay alive during perform()
+  // Overrides ClientOptions::low_speed_time for requests the server may
+  // legitimately work on for long before answering (bulk deletes). 0: default.
+  std::chrono::seconds stall_timeout{0};
 };
 
 struct Response {

@@ -130,25 +130,30 @@ Status LocalBackend::sync_dir(const std::string& dir) const {
 // `dir` exist with a durable entry in its parent. A directory that already
 // exists but is not in durable_dirs_ may have just been made by another
 // process or thread that has not fsync'd its parent yet, so it is fsync'd
-// here too rather than trusted.
+// here too rather than trusted. The root and its ancestors, when they exist,
+// were made durable by whoever set up the store.
 Status LocalBackend::make_parents(const std::string& dir) {
-  std::vector<std::string> chain;  // dir, its parent, ..., up to "/"
-  for (std::string p = dir; !p.empty() && p != "/"; p = parent_of(p)) chain.push_back(p);
-  std::reverse(chain.begin(), chain.end());
-  for (const std::string& p : chain) {
-    bool below_root = p.size() > root_.size();
-    if (below_root && durable_dirs_.count(p) != 0) continue;
+  auto make = [&](const std::string& p, bool sync_existing) -> Status {
     bool created = ::mkdir(p.c_str(), 0700) == 0;
     if (!created && errno != EEXIST) {
       if (errno == ENOTDIR) return Status::invalid_argument("a parent of " + p + " is an object");
       return error_status(errno, "creating directory " + p);
     }
     if (created) trace("mkdir", p);
-    // The root and its ancestors, when they exist, were made durable by
-    // whoever set up the store.
-    if (created || below_root) HOARDFS_RETURN_IF_ERROR(sync_dir(parent_of(p)));
+    if (created || sync_existing) HOARDFS_RETURN_IF_ERROR(sync_dir(parent_of(p)));
+    return Status::ok();
+  };
+  std::vector<std::string> chain;  // dir, its parent, ... up to the root or "/", then reversed
+  size_t stop = root_ready_ ? root_.size() : 0;
+  for (std::string p = dir; p.size() > stop && p != "/"; p = parent_of(p)) chain.push_back(p);
+  std::reverse(chain.begin(), chain.end());
+  for (const std::string& p : chain) {
+    bool below_root = p.size() > root_.size();
+    if (below_root && durable_dirs_.count(p) != 0) continue;
+    HOARDFS_RETURN_IF_ERROR(make(p, below_root));
     if (below_root) durable_dirs_.insert(p);
   }
+  root_ready_ = true;
   return Status::ok();
 }
 
@@ -156,6 +161,7 @@ Status LocalBackend::prepare_dir(const std::string& dir, bool known_missing) {
   std::lock_guard lock(dirs_mutex_);
   if (known_missing) {
     durable_dirs_.erase(dir);  // someone removed it behind our back
+    root_ready_ = false;       // perhaps with the root
   } else if (dir.size() <= root_.size() || durable_dirs_.count(dir) != 0) {
     return Status::ok();
   }

@@ -92,6 +92,7 @@ class LocalBackend final : public Backend {
   // directories both happen under the mutex so an entry is never stale.
   std::mutex dirs_mutex_;
   std::set<std::string> durable_dirs_;  // guarded by dirs_mutex_
+  bool root_ready_ = false;             // the root exists; guarded by dirs_mutex_
 };
 
 namespace local_detail {

@@ -105,6 +105,7 @@ Status S3Backend::execute(const Call& call, http::Response* response) {
     request.headers = call.headers;
     request.headers.emplace_back("Host", config_.host);
     request.body = call.body;
+    request.stall_timeout = call.stall_timeout;
     SigningRequest signing{call.method, path, &call.query, &request.headers, payload_hash, std::time(nullptr)};
     if (config_.signature == Signature::kV4) {
       sign_v4(keys_, signing);
@@ -319,6 +320,9 @@ Status S3Backend::delete_batch(const std::vector<std::string>& full_keys, bool* 
             .headers = {{"Content-Type", "application/xml"}, {"Content-MD5", md5_base64(body)}},
             .body = body,
             .what = fmt::format("DeleteObjects ({} keys)", full_keys.size())};
+  // Gateways delete one key after the other before they answer (Swift's
+  // s3api takes ~30 ms per key): allow for that before calling it a stall.
+  call.stall_timeout = config_.stall_timeout + std::chrono::seconds(full_keys.size() / 10);
   http::Response response;
   Status status = execute(call, &response);
   if (!status.is_ok()) {
@@ -348,40 +352,45 @@ Status S3Backend::remove(const std::vector<std::string>& keys) {
     HOARDFS_RETURN_IF_ERROR(check_object_key(key));
     full.push_back(full_key(key));
   }
-  size_t done = 0;
-  while (done < full.size() && !batch_delete_unsupported_) {
-    size_t n = std::min(kMaxDeleteBatch, full.size() - done);
-    std::vector<std::string> batch(full.begin() + static_cast<long>(done), full.begin() + static_cast<long>(done + n));
-    bool unsupported = false;
-    HOARDFS_RETURN_IF_ERROR(delete_batch(batch, &unsupported));
-    if (unsupported) {
-      log::info("{}: the server does not implement DeleteObjects; deleting one object at a time", describe());
-      batch_delete_unsupported_ = true;
-      break;
+  // Batches of up to 1,000 keys, sent in parallel; a batch the server cannot
+  // take as DeleteObjects goes key by key (and so does every later one).
+  const size_t batches = (full.size() + kMaxDeleteBatch - 1) / kMaxDeleteBatch;
+  return parallel_for(batches, config_.connections, [&](size_t b) -> Status {
+    auto first = full.begin() + static_cast<long>(b * kMaxDeleteBatch);
+    std::vector<std::string> batch(first, first + static_cast<long>(std::min(kMaxDeleteBatch, full.size() - b * kMaxDeleteBatch)));
+    if (!batch_delete_unsupported_) {
+      bool unsupported = false;
+      HOARDFS_RETURN_IF_ERROR(delete_batch(batch, &unsupported));
+      if (!unsupported) return Status::ok();
+      if (!batch_delete_unsupported_.exchange(true)) {
+        log::info("{}: the server does not implement DeleteObjects; deleting one object at a time", describe());
+      }
     }
-    done += n;
-  }
-  if (done == full.size()) return Status::ok();
+    return parallel_for(batch.size(), std::max<size_t>(1, config_.connections / batches),
+                        [&](size_t i) { return delete_single(batch[i]); });
+  });
+}
 
-  // Single deletes, spread over the connection pool.
-  std::atomic<size_t> next{done};
+Status parallel_for(size_t count, size_t workers, const std::function<Status(size_t)>& task) {
+  std::atomic<size_t> next{0};
   std::mutex error_mutex;
   Status first_error;
   auto worker = [&] {
-    for (size_t i = next++; i < full.size(); i = next++) {
-      Status status = delete_single(full[i]);
+    for (size_t i = next++; i < count; i = next++) {
+      Status status = task(i);
       if (!status.is_ok()) {
         std::lock_guard lock(error_mutex);
         if (first_error.is_ok()) first_error = status;
-        next = full.size();
+        next = count;  // the others stop after their current task
+        return;
       }
     }
   };
-  size_t workers = std::min(config_.connections, full.size() - done);
+  workers = std::min(workers, count);
   std::vector<std::jthread> threads;
   for (size_t i = 1; i < workers; ++i) threads.emplace_back(worker);
   worker();
-  threads.clear();
+  threads.clear();  // joins
   return first_error;
 }
 

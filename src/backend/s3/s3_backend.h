@@ -23,6 +23,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -74,6 +76,7 @@ class S3Backend final : public Backend {
     std::string what = {};  // for messages: "GET key"
     // CompleteMultipartUpload may answer 200 with an <Error> body.
     bool error_in_ok_body = false;
+    std::chrono::seconds stall_timeout{0};  // 0: the stall-timeout option
   };
 
   S3Backend(S3Config config, std::unique_ptr<http::Client> client);
@@ -107,6 +110,10 @@ class S3Backend final : public Backend {
   std::mutex probe_mutex_;
   std::optional<bool> conditional_put_;  // guarded by probe_mutex_
 };
+
+// Runs task(0) .. task(count - 1) on up to `workers` threads (the caller's
+// included); after the first failure no new task starts. Returns that failure.
+Status parallel_for(size_t count, size_t workers, const std::function<Status(size_t)>& task);
 
 // Opens the bucket of an s3:// or s3c:// URL and creates it when missing
 // (for mkfs.hoardfs). *created tells whether it was created.

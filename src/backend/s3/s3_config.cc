@@ -131,8 +131,7 @@ Result<S3Config> parse_s3_config(const std::string& url, const BackendOptions& o
   }
   HOARDFS_RETURN_IF_ERROR(validate_bucket_name(bucket));
   config.bucket = bucket;
-  config.prefix = prefix;
-  if (!config.prefix.empty() && !config.prefix.ends_with('/')) config.prefix += '/';
+  config.prefix = prefix;  // used as is, like S3QL: "a/b/" is a folder, "a/b-" a name stem
   if (config.prefix.find("..") != std::string::npos || config.prefix.starts_with('/')) {
     return Status::invalid_argument(fmt::format("malformed storage URL '{}': bad prefix '{}'", url, prefix));
   }

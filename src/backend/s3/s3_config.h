@@ -42,7 +42,7 @@ struct S3Config {
   std::string endpoint;        // "https://host[:port]" without a trailing slash
   bool virtual_hosted = false; // bucket in the host name instead of the path
   std::string bucket;
-  std::string prefix;          // empty or ends with '/'
+  std::string prefix;          // prepended to every key as is
   std::string region = "us-east-1";
   Signature signature = Signature::kV4;
   bool list_v2 = false;

@@ -52,40 +52,23 @@ Status S3Backend::upload_parts(const std::string& full, const std::string& uploa
                                uint64_t part_size, std::vector<std::string>* etags) {
   const size_t parts = std::max<size_t>(1, (data.size() + part_size - 1) / part_size);
   etags->assign(parts, std::string());
-  std::atomic<size_t> next{0};
-  std::mutex error_mutex;
-  Status first_error;
-
-  auto worker = [&] {
-    for (size_t i = next++; i < parts; i = next++) {
-      std::string_view part = data.substr(i * part_size, part_size);
-      Call call{.method = "PUT",
-                .key = full,
-                .query = {{"partNumber", std::to_string(i + 1)}, {"uploadId", upload_id}},
-                .headers = {{"Content-MD5", md5_base64(part)}},
-                .body = part,
-                .what = fmt::format("upload part {} of {} of {}", i + 1, parts, full)};
-      http::Response response;
-      Status status = execute(call, &response);
-      const std::string* etag = response.header("etag");
-      if (status.is_ok() && (etag == nullptr || etag->empty())) {
-        status = Status::io_error(fmt::format("{}: {}: the server sent no ETag", describe(), call.what));
-      }
-      if (!status.is_ok()) {
-        std::lock_guard lock(error_mutex);
-        if (first_error.is_ok()) first_error = status;
-        next = parts;  // the others stop after their current part
-        return;
-      }
-      (*etags)[i] = *etag;
+  return parallel_for(parts, config_.connections, [&](size_t i) -> Status {
+    std::string_view part = data.substr(i * part_size, part_size);
+    Call call{.method = "PUT",
+              .key = full,
+              .query = {{"partNumber", std::to_string(i + 1)}, {"uploadId", upload_id}},
+              .headers = {{"Content-MD5", md5_base64(part)}},
+              .body = part,
+              .what = fmt::format("upload part {} of {} of {}", i + 1, parts, full)};
+    http::Response response;
+    HOARDFS_RETURN_IF_ERROR(execute(call, &response));
+    const std::string* etag = response.header("etag");
+    if (etag == nullptr || etag->empty()) {
+      return Status::io_error(fmt::format("{}: {}: the server sent no ETag", describe(), call.what));
     }
-  };
-  size_t workers = std::min(config_.connections, parts);
-  std::vector<std::jthread> threads;
-  for (size_t i = 1; i < workers; ++i) threads.emplace_back(worker);
-  worker();
-  threads.clear();  // joins
-  return first_error;
+    (*etags)[i] = *etag;
+    return Status::ok();
+  });
 }
 
 Status S3Backend::complete_multipart(const std::string& full, const std::string& upload_id,

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "hoardfs/backend_factories.h"
@@ -327,8 +328,12 @@ Status SwiftBackend::put_object(const std::string& key, std::string_view data, b
   std::string name;
   HOARDFS_RETURN_IF_ERROR(check_name(key, &name));
   HOARDFS_RETURN_IF_ERROR(check_container_exists());
-  if (data.size() > slo_threshold_) return put_large(name, data, if_absent);
-  return put_single(name, data, if_absent);
+  if (!if_absent) return data.size() > slo_threshold_ ? put_large(name, data, false) : put_single(name, data, false);
+  // Swift checks If-None-Match when a PUT starts, so two PUTs in flight at
+  // once can both succeed: conditional puts of one key from this process go
+  // one at a time (see the file comment of swift_backend.h).
+  std::lock_guard lock(conditional_put_locks_[std::hash<std::string>()(name) % conditional_put_locks_.size()]);
+  return data.size() > slo_threshold_ ? put_large(name, data, true) : put_single(name, data, true);
 }
 
 Status SwiftBackend::put_single(const std::string& name, std::string_view data, bool if_absent) {

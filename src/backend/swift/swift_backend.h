@@ -15,16 +15,23 @@
 // of the keys it removes, and a replaced large object's old segments go when
 // its new manifest is in place.
 //
-// put_if_absent sends If-None-Match: *, which Swift enforces atomically.
+// put_if_absent sends If-None-Match: *. Swift checks it when the PUT starts
+// (object servers look for an existing object before taking the body), so it
+// is exact against any object stored before, but two PUTs in flight at the
+// same moment can both succeed (the newer timestamp then wins). Conditional
+// puts of one key from this process are therefore serialized; between hosts
+// the window is one PUT's duration.
 // A missing container is found at open and reported on every call (not_found
 // naming the container) until ensure_container() creates it.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -120,6 +127,9 @@ class SwiftBackend final : public Backend {
   std::unique_ptr<TokenSource> tokens_;
   Capabilities capabilities_;
   uint64_t slo_threshold_ = 0;
+
+  // Serialize conditional puts of one key (striped by name).
+  std::array<std::mutex, 32> conditional_put_locks_;
 
   std::atomic<bool> container_missing_{false};
   std::atomic<bool> segments_container_ready_{false};
