@@ -5,12 +5,16 @@
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 namespace hoardfs {
@@ -313,6 +317,69 @@ TEST_F(LocalBackendTest, UnwritableStoreIsPermissionDenied) {
   EXPECT_FALSE(status.retryable());
   std::string out;
   EXPECT_TRUE(backend->get("a", &out).is_ok());
+}
+
+// Runs `check` in a child process on a fresh tmpfs of `size` mounted in a
+// private mount namespace (which vanishes with the child). Returns the child's
+// exit code; 77 when namespaces or mounts are not allowed here.
+int in_private_tmpfs(const char* size, const std::function<int(const std::string& dir)>& check) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) _exit(77);
+    std::string dir = (fs::temp_directory_path() / "hoardfs-tmpfs-XXXXXX").string();
+    if (mkdtemp(dir.data()) == nullptr) _exit(77);
+    std::string options = std::string("size=") + size;
+    if (mount("tmpfs", dir.c_str(), "tmpfs", 0, options.c_str()) != 0) _exit(77);
+    int rc = check(dir);
+    umount2(dir.c_str(), MNT_DETACH);
+    rmdir(dir.c_str());
+    _exit(rc);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+bool has_temp_files(const std::string& dir) {
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (entry.path().filename().string().starts_with(LocalBackend::kTempPrefix)) return true;
+  }
+  return false;
+}
+
+TEST(LocalBackendDiskTest, FullDiskIsNoSpaceAndLeavesNoTempFile) {
+  int rc = in_private_tmpfs("128k", [](const std::string& dir) {
+    auto backend = LocalBackend::open(dir);
+    if (!backend || !backend.value()->put("data/ab/small", "x").is_ok()) return 1;
+    Status status = backend.value()->put("data/ab/big", std::string(1 << 20, 'b'));
+    if (status.code() != Status::Code::kNoSpace || status.retryable()) return 2;
+    if (has_temp_files(dir)) return 3;
+    std::string out;
+    if (!backend.value()->get("data/ab/big", &out).is_not_found()) return 4;
+    if (!backend.value()->get("data/ab/small", &out).is_ok() || out != "x") return 5;
+    return 0;
+  });
+  if (rc == 77) GTEST_SKIP() << "no permission to mount a private tmpfs";
+  EXPECT_EQ(rc, 0);
+}
+
+TEST(LocalBackendDiskTest, ReadOnlyStoreIsPermissionDenied) {
+  int rc = in_private_tmpfs("1m", [](const std::string& dir) {
+    auto backend = LocalBackend::open(dir);
+    if (!backend || !backend.value()->put("data/ab/1", "x").is_ok()) return 1;
+    if (mount(nullptr, dir.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) != 0) return 77;
+    Status status = backend.value()->put("data/ab/2", "y");
+    if (status.code() != Status::Code::kPermissionDenied) return 2;
+    if (backend.value()->put("data/cd/3", "y").code() != Status::Code::kPermissionDenied) return 3;
+    if (backend.value()->remove({"data/ab/1"}).code() != Status::Code::kPermissionDenied) return 4;
+    std::string out;
+    if (!backend.value()->get("data/ab/1", &out).is_ok()) return 5;  // reads still work
+    ListPage page;
+    if (!backend.value()->list("", "", 10, &page).is_ok() || page.objects.size() != 1) return 6;
+    return 0;
+  });
+  if (rc == 77) GTEST_SKIP() << "no permission to mount a private tmpfs";
+  EXPECT_EQ(rc, 0);
 }
 
 TEST_F(LocalBackendTest, ListPagesWalkAcrossDirectories) {
