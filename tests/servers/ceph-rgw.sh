@@ -21,7 +21,7 @@ CONF=$H/ceph.conf RUN=$H/run LOG=$H/log
 say() { echo "ceph-rgw.sh: $*" >&2; }
 running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 answering() { curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; }
-ceph_() { timeout 20 ceph -c "$CONF" "$@"; }
+ceph_() { timeout 10 ceph -c "$CONF" --connect-timeout 5 "$@"; }
 
 print_env() {
     cat <<EOF
@@ -106,8 +106,8 @@ start_daemon() {  # name command...
 }
 
 wait_for() {  # seconds description command...
-    local seconds=$1 what=$2; shift 2
-    for _ in $(seq $((seconds * 4))); do
+    local what=$2 deadline=$((SECONDS + $1)); shift 2
+    while [ $SECONDS -lt $deadline ]; do
         "$@" >/dev/null 2>&1 && return 0
         for d in mon osd rgw; do
             if [ -f "$RUN/$d.pid" ] && ! running $d; then
@@ -133,7 +133,10 @@ do_start() {
         rm -rf "$H/mon" "$H/osd"; mkdir -p "$H/mon" "$H/osd"
         local fsid; fsid=$(uuidgen)
         write_config "$fsid"
-        ceph-mon -c "$CONF" --mkfs -i a --fsid "$fsid" >"$LOG/mkfs-mon.log" 2>&1
+        # An explicit monmap naming mon "a", so that it binds the ports given here.
+        monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$MON_PORT,v1:127.0.0.1:$((MON_PORT + 1))]" \
+            "$H/monmap" >"$LOG/mkfs-mon.log" 2>&1
+        ceph-mon -c "$CONF" --mkfs -i a --monmap "$H/monmap" >>"$LOG/mkfs-mon.log" 2>&1
         touch "$H/mon/.created"
     fi
     start_daemon mon ceph-mon -c "$CONF" -i a -f
