@@ -431,17 +431,23 @@ Status bulk_delete_outcome(const http::Response& answer, const std::string& what
   if (overall.starts_with("2")) return Status::ok();
   long worst = 0;
   std::string first_error;
+  size_t missing = 0, errors_seen = 0;
   if (auto errors = doc.find("Errors"); errors != doc.end() && errors->is_array()) {
     for (const auto& error : *errors) {
       if (!error.is_array() || error.size() < 2 || !error[1].is_string()) continue;
+      ++errors_seen;
       std::string text = error[1].get<std::string>();
       long code = std::strtol(text.c_str(), nullptr, 10);
-      if (code == 404) continue;
+      if (code == 404) {
+        ++missing;
+        continue;
+      }
       if (first_error.empty()) first_error = (error[0].is_string() ? error[0].get<std::string>() : "") + ": " + text;
       // Authentication and permission problems say most, then server errors.
       if (code == 401 || code == 403 || worst == 0 || (code >= 500 && worst != 401 && worst != 403)) worst = code;
     }
   }
+  if (errors_seen > 0 && missing == errors_seen) return Status::ok();  // only keys that were gone already
   if (worst == 0) worst = std::strtol(overall.c_str(), nullptr, 10);
   std::string detail = overall + (first_error.empty() ? "" : "; first failure: " + first_error);
   // 401 inside the body: the token expired mid-way; the retry renews it.
