@@ -3,11 +3,14 @@
 #include <sodium.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace hoardfs::object_names {
 namespace {
 std::string random_hex(size_t bytes) {
+  static const bool sodium_ready = sodium_init() >= 0;  // idempotent, thread-safe
+  if (!sodium_ready) std::abort();
   unsigned char buf[32];
   randombytes_buf(buf, bytes);
   char hex[65];

@@ -455,15 +455,15 @@ Status BlockCache::flush_all() {
   std::unique_lock lock(mu_);
   flush_waiters_++;
   flush_requested_ = true;
-  changed_.notify_all();
-  const uint64_t failures_before = upload_failures_;
   Status result;
-  while (dirty_count_ > 0) {
-    if (upload_failures_ != failures_before) {
-      result = last_upload_error_;
-      break;
-    }
-    changed_.wait(lock);
+  // An upload that fails is tried again at once (it may have started before
+  // the backend recovered); three failed rounds end the flush with an error.
+  for (int round = 0; round < 3 && dirty_count_ > 0; ++round) {
+    for (auto& [key, e] : entries_) e.retry_after = {};
+    changed_.notify_all();
+    const uint64_t failures_before = upload_failures_;
+    while (dirty_count_ > 0 && upload_failures_ == failures_before) changed_.wait(lock);
+    result = dirty_count_ > 0 ? last_upload_error_ : Status::ok();
   }
   if (--flush_waiters_ == 0) flush_requested_ = false;
   return result;
@@ -499,7 +499,7 @@ void BlockCache::writeback_loop() {
     const auto now = std::chrono::steady_clock::now();
     const bool pressure = dirty_bytes_ > max_bytes_ / 2;
     for (auto& [key, e] : entries_) {
-      if (!e.dirty || e.uploading || e.loading || e.writers > 0) continue;
+      if (!e.dirty || e.uploading || e.loading || e.writers > 0 || now < e.retry_after) continue;
       if (!flush_requested_ && !pressure && now - e.dirtied_at < options_.writeback_delay) continue;
       e.uploading = true;
       Key k = key;
@@ -516,7 +516,16 @@ void BlockCache::upload(const Key& key) {
   const uint64_t id = it->second.id;
   auto finish = [&](bool failed, const Status& error) {
     auto cur = entries_.find(key);
-    if (cur != entries_.end() && cur->second.id == id) cur->second.uploading = false;
+    if (cur != entries_.end() && cur->second.id == id) {
+      cur->second.uploading = false;
+      if (failed) {
+        // Back off (1 s doubling to 32 s) so a refusing backend is not hammered.
+        unsigned shift = std::min(cur->second.failed_uploads++, 5u);
+        cur->second.retry_after = std::chrono::steady_clock::now() + std::chrono::seconds(1u << shift);
+      } else {
+        cur->second.failed_uploads = 0;
+      }
+    }
     if (failed) {
       last_upload_error_ = error;
       upload_failures_++;

@@ -142,6 +142,8 @@ class BlockCache {
     int pins = 0;
     uint64_t last_use = 0;
     std::chrono::steady_clock::time_point dirtied_at{};
+    std::chrono::steady_clock::time_point retry_after{};  // after a failed upload
+    unsigned failed_uploads = 0;
   };
 
   std::string path_of(const Key& key) const;

@@ -73,13 +73,18 @@ int FilesystemImpl::read(uint64_t ino, uint64_t /*fh*/, uint64_t offset, size_t 
 int FilesystemImpl::write(uint64_t ino, uint64_t /*fh*/, uint64_t offset, std::string_view data,
                           size_t* written) {
   return guarded("write", [&] {
+    const uint64_t end = offset + data.size();
     {
+      // The size grows before the data lands, so the write-back of a block
+      // written here is never taken for one past the end of the file.
       std::lock_guard lock(mu_);
       auto row = load_inode(ino);
       if (!row) return ENOENT;
       if (row->locked) return EPERM;
+      row->size = std::max(row->size, end);
+      row->mtime_ns = row->ctime_ns = now_ns();
+      store_inode(*row);
     }
-    const uint64_t end = offset + data.size();
     for (uint64_t pos = offset; pos < end;) {
       const uint64_t blockno = pos / block_size_;
       const uint32_t in_block = static_cast<uint32_t>(pos % block_size_);
@@ -87,12 +92,6 @@ int FilesystemImpl::write(uint64_t ino, uint64_t /*fh*/, uint64_t offset, std::s
       if (int err = cache_->write(ino, blockno, in_block, data.substr(pos - offset, length))) return err;
       pos += length;
     }
-    std::lock_guard lock(mu_);
-    auto row = load_inode(ino);
-    if (!row) return ENOENT;
-    row->size = std::max(row->size, end);
-    row->mtime_ns = row->ctime_ns = now_ns();
-    store_inode(*row);
     *written = data.size();
     return 0;
   });

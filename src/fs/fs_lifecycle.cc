@@ -85,7 +85,9 @@ FilesystemImpl::FilesystemImpl(Backend& backend, const KeyMaterial& keys, uint32
       keys_(keys),
       block_size_(block_size),
       options_(std::move(options)),
-      codec_(keys_, options_.zstd_level),
+      // XChaCha20-Poly1305 everywhere: a filesystem written on an AES-NI machine
+      // must stay readable on one without it (libsodium has no software AES).
+      codec_(keys_, options_.zstd_level, Encryption::kXChaCha20Poly1305),
       db_path_(options_.cache_dir + "/metadata.db"),
       metadata_sync_(backend_, codec_, MetadataSync::Options{1 << 20, options_.keep_metadata_versions}) {}
 

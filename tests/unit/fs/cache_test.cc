@@ -1,0 +1,82 @@
+// The block cache stays within its size limit, never evicts dirty blocks,
+// and pushes back on writers when uploads cannot keep up.
+#include "backend/memory/memory_backend.h"
+#include "fs_test_util.h"
+#include "hoardfs/backend_wrappers.h"
+
+namespace hoardfs::testing {
+namespace {
+
+class CacheTest : public FsTest {};
+
+TEST_F(CacheTest, EvictionRespectsTheLimitAndKeepsDirtyBlocks) {
+  options_.cache_bytes = 4 * kTestBlock;
+  auto faulty = std::make_unique<FaultInjectingBackend>(MemoryBackend::named(store_name_));
+  FaultInjectingBackend* faults = faulty.get();
+  faults->set_enabled(false);
+  mount(faulty.get());
+
+  // Twelve blocks through a four-block cache: writers wait for uploads.
+  const std::string big = random_bytes(12 * kTestBlock);
+  uint64_t b = create(kRootInode, "big");
+  write(b, 0, big);
+  ASSERT_TRUE(fs_->flush_cache().is_ok());
+  EXPECT_LE(fs_->stats().cache_bytes, 4u * kTestBlock);
+  EXPECT_EQ(read(b), big);
+  EXPECT_LE(fs_->stats().cache_bytes, 4u * kTestBlock);
+
+  // The backend refuses writes: dirty blocks stay, and only clean ones are evicted.
+  FaultOptions refuse;
+  refuse.write_error = Status::no_space("backend full (test)");
+  faults->set_options(refuse);
+  faults->set_enabled(true);
+  const std::string pending = random_bytes(3 * kTestBlock);
+  uint64_t d = create(kRootInode, "pending");
+  write(d, 0, pending);
+  EXPECT_FALSE(fs_->flush_cache().is_ok());
+  EXPECT_EQ(fs_->stats().dirty_bytes, 3u * kTestBlock);
+  EXPECT_EQ(read(b, 5 * kTestBlock, kTestBlock), big.substr(5 * kTestBlock, kTestBlock));
+  EXPECT_LE(fs_->stats().cache_bytes, 4u * kTestBlock);
+  EXPECT_EQ(fs_->stats().dirty_bytes, 3u * kTestBlock);
+  EXPECT_EQ(read(d), pending);
+
+  // When the backend recovers, everything goes up.
+  faults->set_enabled(false);
+  ASSERT_TRUE(fs_->flush_cache().is_ok());
+  EXPECT_EQ(fs_->stats().dirty_bytes, 0u);
+  unmount();
+  drop_cache();
+  mount(faulty.get());
+  EXPECT_EQ(read(lookup(kRootInode, "pending")), pending);
+  EXPECT_EQ(read(lookup(kRootInode, "big")), big);
+  unmount();
+}
+
+TEST_F(CacheTest, ShrinkingTheLimitEvictsCleanBlocks) {
+  mount();
+  uint64_t a = create(kRootInode, "a");
+  const std::string data = random_bytes(8 * kTestBlock);
+  write(a, 0, data);
+  ASSERT_TRUE(fs_->flush_cache().is_ok());
+  EXPECT_EQ(fs_->stats().cache_bytes, 8u * kTestBlock);
+  ASSERT_EQ(fs_->setxattr(kRootInode, kCtrlCommandXattr, "cachesize " + std::to_string(2 * kTestBlock), 0,
+                          caller_), 0);
+  EXPECT_LE(fs_->stats().cache_bytes, 2u * kTestBlock);
+  EXPECT_EQ(read(a), data);
+}
+
+TEST_F(CacheTest, SequentialReadsAreServedAfterEviction) {
+  options_.cache_bytes = 2 * kTestBlock;
+  options_.readahead_blocks = 2;
+  mount();
+  uint64_t a = create(kRootInode, "a");
+  const std::string data = random_bytes(10 * kTestBlock + 3);
+  write(a, 0, data);
+  ASSERT_TRUE(fs_->flush_cache().is_ok());
+  std::string got;
+  for (uint64_t off = 0; off < data.size(); off += 4096) got += read(a, off, 4096);
+  EXPECT_EQ(got, data);
+}
+
+}  // namespace
+}  // namespace hoardfs::testing

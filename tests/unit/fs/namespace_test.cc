@@ -1,0 +1,173 @@
+// Names, attributes and xattrs through direct calls.
+#include <linux/fs.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+#include <set>
+
+#include "fs_test_util.h"
+
+namespace hoardfs::testing {
+namespace {
+
+class NamespaceTest : public FsTest {
+ protected:
+  void SetUp() override {
+    FsTest::SetUp();
+    mount();
+  }
+  std::set<std::string> list(uint64_t dir) {
+    std::set<std::string> names;
+    uint64_t fh = 0;
+    EXPECT_EQ(fs_->opendir(dir, &fh), 0);
+    EXPECT_EQ(fs_->readdir(dir, fh, 0, [&](std::string_view name, uint64_t, mode_t, uint64_t) {
+      names.insert(std::string(name));
+      return true;
+    }), 0);
+    return names;
+  }
+};
+
+TEST_F(NamespaceTest, CreateLookupAndDirectoryLinkCounts) {
+  uint64_t d = mkdir(kRootInode, "dir");
+  EXPECT_EQ(attr(kRootInode).st_nlink, 3u);
+  EXPECT_EQ(attr(d).st_nlink, 2u);
+  create(d, "f");
+  EXPECT_EQ(list(d), (std::set<std::string>{".", "..", "f"}));
+  struct stat st {};
+  EXPECT_EQ(fs_->mkdir(kRootInode, "dir", 0755, caller_, &st), EEXIST);
+  EXPECT_EQ(fs_->rmdir(kRootInode, "dir"), ENOTEMPTY);
+  EXPECT_EQ(fs_->unlink(kRootInode, "dir"), EISDIR);
+  EXPECT_EQ(fs_->rmdir(d, "f"), ENOTDIR);
+  ASSERT_EQ(fs_->unlink(d, "f"), 0);
+  ASSERT_EQ(fs_->rmdir(kRootInode, "dir"), 0);
+  EXPECT_EQ(attr(kRootInode).st_nlink, 2u);
+  EXPECT_EQ(fs_->lookup(kRootInode, std::string(256, 'x'), &st), ENAMETOOLONG);
+}
+
+TEST_F(NamespaceTest, ReaddirResumesFromAnOffset) {
+  for (int i = 0; i < 50; ++i) create(kRootInode, "f" + std::to_string(i));
+  std::vector<std::pair<std::string, uint64_t>> all;
+  ASSERT_EQ(fs_->readdir(kRootInode, 0, 0, [&](std::string_view name, uint64_t, mode_t, uint64_t next) {
+    all.emplace_back(std::string(name), next);
+    return true;
+  }), 0);
+  ASSERT_EQ(all.size(), 52u);
+  // Resume after the 20th entry: exactly the rest comes back.
+  std::vector<std::string> rest;
+  ASSERT_EQ(fs_->readdir(kRootInode, 0, all[19].second, [&](std::string_view name, uint64_t, mode_t, uint64_t) {
+    rest.emplace_back(name);
+    return true;
+  }), 0);
+  ASSERT_EQ(rest.size(), 32u);
+  EXPECT_EQ(rest.front(), all[20].first);
+}
+
+TEST_F(NamespaceTest, RenameReplaceNoReplaceAndExchange) {
+  uint64_t a = create(kRootInode, "a");
+  uint64_t b = create(kRootInode, "b");
+  write(a, 0, "AAA");
+  write(b, 0, "BBBB");
+  EXPECT_EQ(fs_->rename(kRootInode, "a", kRootInode, "b", RENAME_NOREPLACE), EEXIST);
+  ASSERT_EQ(fs_->rename(kRootInode, "a", kRootInode, "b", RENAME_EXCHANGE), 0);
+  EXPECT_EQ(lookup(kRootInode, "a"), b);
+  EXPECT_EQ(lookup(kRootInode, "b"), a);
+  ASSERT_EQ(fs_->rename(kRootInode, "a", kRootInode, "b", 0), 0);  // replaces
+  EXPECT_EQ(lookup(kRootInode, "a"), 0u);
+  EXPECT_EQ(read(lookup(kRootInode, "b")), "BBBB");
+  EXPECT_EQ(fs_->rename(kRootInode, "missing", kRootInode, "x", 0), ENOENT);
+  EXPECT_EQ(fs_->rename(kRootInode, "b", kRootInode, "c", RENAME_EXCHANGE), ENOENT);
+}
+
+TEST_F(NamespaceTest, RenameDirectories) {
+  uint64_t d1 = mkdir(kRootInode, "d1");
+  uint64_t d2 = mkdir(kRootInode, "d2");
+  uint64_t sub = mkdir(d1, "sub");
+  create(d2, "file");
+  // Not into itself or a descendant.
+  EXPECT_EQ(fs_->rename(kRootInode, "d1", sub, "x", 0), EINVAL);
+  // Not over a non-empty directory, not a dir over a file or the reverse.
+  EXPECT_EQ(fs_->rename(d1, "sub", kRootInode, "d2", 0), ENOTEMPTY);
+  EXPECT_EQ(fs_->rename(d1, "sub", d2, "file", 0), ENOTDIR);
+  EXPECT_EQ(fs_->rename(d2, "file", d1, "sub", 0), EISDIR);
+  // Moving a directory moves its ".." link.
+  ASSERT_EQ(fs_->rename(d1, "sub", d2, "sub", 0), 0);
+  EXPECT_EQ(attr(d1).st_nlink, 2u);
+  EXPECT_EQ(attr(d2).st_nlink, 3u);
+  // Replacing an empty directory.
+  mkdir(kRootInode, "empty");
+  ASSERT_EQ(fs_->rename(kRootInode, "d1", kRootInode, "empty", 0), 0);
+  EXPECT_EQ(lookup(kRootInode, "empty"), d1);
+  EXPECT_EQ(attr(kRootInode).st_nlink, 4u);  // ., .., d2, empty(d1)
+}
+
+TEST_F(NamespaceTest, SymlinksDevicesAndFifos) {
+  struct stat st {};
+  ASSERT_EQ(fs_->symlink("../some/target", kRootInode, "link", caller_, &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  EXPECT_EQ(st.st_size, 14);
+  std::string target;
+  ASSERT_EQ(fs_->readlink(st.st_ino, &target), 0);
+  EXPECT_EQ(target, "../some/target");
+  ASSERT_EQ(fs_->mknod(kRootInode, "chr", S_IFCHR | 0600, makedev(1, 3), caller_, &st), 0);
+  EXPECT_EQ(attr(st.st_ino).st_rdev, makedev(1, 3));
+  ASSERT_EQ(fs_->mknod(kRootInode, "fifo", S_IFIFO | 0600, 0, caller_, &st), 0);
+  EXPECT_TRUE(S_ISFIFO(attr(st.st_ino).st_mode));
+  ASSERT_EQ(fs_->mknod(kRootInode, "sock", S_IFSOCK | 0600, 0, caller_, &st), 0);
+  EXPECT_TRUE(S_ISSOCK(attr(st.st_ino).st_mode));
+}
+
+TEST_F(NamespaceTest, SetattrKeepsNanosecondTimesAndOwnership) {
+  uint64_t a = create(kRootInode, "a");
+  AttrChanges c;
+  c.mode = c.uid = c.gid = c.atime = c.mtime = true;
+  c.values.st_mode = 04711;
+  c.values.st_uid = 1234;
+  c.values.st_gid = 5678;
+  c.values.st_atim = {1000000000, 123456789};
+  c.values.st_mtim = {1600000000, 987654321};
+  struct stat st {};
+  ASSERT_EQ(fs_->setattr(a, c, caller_, &st), 0);
+  st = attr(a);
+  EXPECT_EQ(st.st_mode, static_cast<mode_t>(S_IFREG | 04711));
+  EXPECT_EQ(st.st_uid, 1234u);
+  EXPECT_EQ(st.st_gid, 5678u);
+  EXPECT_EQ(st.st_atim.tv_sec, 1000000000);
+  EXPECT_EQ(st.st_atim.tv_nsec, 123456789);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1600000000);
+  EXPECT_EQ(st.st_mtim.tv_nsec, 987654321);
+}
+
+TEST_F(NamespaceTest, ExtendedAttributes) {
+  uint64_t a = create(kRootInode, "a");
+  ASSERT_EQ(fs_->setxattr(a, "user.one", std::string("v\0v", 3), 0, caller_), 0);
+  EXPECT_EQ(fs_->setxattr(a, "user.one", "x", XATTR_CREATE, caller_), EEXIST);
+  EXPECT_EQ(fs_->setxattr(a, "user.two", "x", XATTR_REPLACE, caller_), ENODATA);
+  ASSERT_EQ(fs_->setxattr(a, "user.two", "2", 0, caller_), 0);
+  std::string value;
+  ASSERT_EQ(fs_->getxattr(a, "user.one", caller_, &value), 0);
+  EXPECT_EQ(value, std::string("v\0v", 3));
+  std::vector<std::string> names;
+  ASSERT_EQ(fs_->listxattr(a, &names), 0);
+  EXPECT_EQ(names, (std::vector<std::string>{"user.one", "user.two"}));
+  ASSERT_EQ(fs_->removexattr(a, "user.one", caller_), 0);
+  EXPECT_EQ(fs_->removexattr(a, "user.one", caller_), ENODATA);
+  EXPECT_EQ(fs_->getxattr(a, "user.one", caller_, &value), ENODATA);
+}
+
+TEST_F(NamespaceTest, ControlAttributesOnTheRoot) {
+  std::string json;
+  ASSERT_EQ(fs_->getxattr(kRootInode, kCtrlStatXattr, caller_, &json), 0);
+  EXPECT_NE(json.find("\"dedup_bytes\""), std::string::npos);
+  std::vector<std::string> names;
+  ASSERT_EQ(fs_->listxattr(kRootInode, &names), 0);
+  EXPECT_TRUE(names.empty());  // never copied by rsync -X
+  ASSERT_EQ(fs_->setxattr(kRootInode, kCtrlCommandXattr, "flushcache", 0, caller_), 0);
+  EXPECT_EQ(fs_->setxattr(kRootInode, kCtrlCommandXattr, "bogus", 0, caller_), EINVAL);
+  Caller stranger;
+  stranger.uid = 4242;
+  EXPECT_EQ(fs_->setxattr(kRootInode, kCtrlCommandXattr, "flushcache", 0, stranger), EACCES);
+}
+
+}  // namespace
+}  // namespace hoardfs::testing

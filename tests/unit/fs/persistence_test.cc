@@ -1,0 +1,139 @@
+// What survives an unmount, a lost cache and a crash; what the backend sees.
+#include <sys/xattr.h>
+
+#include "fs_test_util.h"
+
+namespace hoardfs::testing {
+namespace {
+
+class PersistenceTest : public FsTest {};
+
+TEST_F(PersistenceTest, RemountWithAnEmptyCacheRestoresEverything) {
+  mount();
+  uint64_t d = mkdir(kRootInode, "dir");
+  uint64_t f = create(d, "file", 0640);
+  const std::string data = random_bytes(3 * kTestBlock + 11);
+  write(f, 0, data);
+  struct stat st {};
+  ASSERT_EQ(fs_->link(f, kRootInode, "hardlink", &st), 0);
+  ASSERT_EQ(fs_->symlink("dir/file", kRootInode, "sym", caller_, &st), 0);
+  ASSERT_EQ(fs_->setxattr(f, "user.note", "hello", 0, caller_), 0);
+  AttrChanges c;
+  c.mtime = true;
+  c.values.st_mtim = {1500000000, 42};
+  ASSERT_EQ(fs_->setattr(f, c, caller_, &st), 0);
+  unmount();
+  drop_cache();
+
+  mount();
+  uint64_t d2 = lookup(kRootInode, "dir");
+  ASSERT_NE(d2, 0u);
+  uint64_t f2 = lookup(d2, "file");
+  ASSERT_NE(f2, 0u);
+  EXPECT_EQ(read(f2), data);
+  st = attr(f2);
+  EXPECT_EQ(st.st_mode, static_cast<mode_t>(S_IFREG | 0640));
+  EXPECT_EQ(st.st_nlink, 2u);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1500000000);
+  EXPECT_EQ(st.st_mtim.tv_nsec, 42);
+  EXPECT_EQ(lookup(kRootInode, "hardlink"), f2);
+  std::string target, note;
+  ASSERT_EQ(fs_->readlink(lookup(kRootInode, "sym"), &target), 0);
+  EXPECT_EQ(target, "dir/file");
+  ASSERT_EQ(fs_->getxattr(f2, "user.note", caller_, &note), 0);
+  EXPECT_EQ(note, "hello");
+}
+
+TEST_F(PersistenceTest, FsyncedDataSurvivesACrash) {
+  mount();
+  uint64_t f = create(kRootInode, "journal");
+  const std::string data = random_bytes(2 * kTestBlock + 5);
+  uint64_t fh = 0;
+  ASSERT_EQ(fs_->open(f, O_RDWR, &fh), 0);
+  size_t written = 0;
+  ASSERT_EQ(fs_->write(f, fh, 0, data, &written), 0);
+  ASSERT_EQ(fs_->fsync(f, fh, false), 0);
+  crash();
+
+  mount();  // same cache: finds the dirty blocks and uploads them
+  EXPECT_EQ(read(lookup(kRootInode, "journal")), data);
+  unmount();
+  drop_cache();
+  mount();
+  EXPECT_EQ(read(lookup(kRootInode, "journal")), data);
+}
+
+TEST_F(PersistenceTest, MetadataUploadsAreIncremental) {
+  mount();
+  for (int i = 0; i < 20000; ++i) create(kRootInode, "file-with-a-longish-name-" + std::to_string(i));
+  ASSERT_TRUE(fs_->upload_metadata().is_ok());
+  const size_t segments_before = count_objects(object_names::kSegmentPrefix);
+  ASSERT_GE(segments_before, 3u);
+  create(kRootInode, "one-more");
+  ASSERT_TRUE(fs_->upload_metadata().is_ok());
+  const size_t segments_after = count_objects(object_names::kSegmentPrefix);
+  // Only the changed segments were added; the rest are shared with the previous version.
+  EXPECT_LT(segments_after - segments_before, segments_before);
+  unmount();
+  drop_cache();
+  mount();
+  EXPECT_NE(lookup(kRootInode, "one-more"), 0u);
+  EXPECT_NE(lookup(kRootInode, "file-with-a-longish-name-19999"), 0u);
+}
+
+TEST_F(PersistenceTest, StoredObjectsHideContentsAndNames) {
+  mount();
+  uint64_t f = create(kRootInode, "secret-file-name-xyzzy");
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += "the quick brown fox plaintext marker ";
+  write(f, 0, text);
+  unmount();
+  for (const auto& [key, bytes] : backend_->snapshot()) {
+    EXPECT_EQ(bytes.find("plaintext marker"), std::string::npos) << key;
+    EXPECT_EQ(bytes.find("secret-file-name-xyzzy"), std::string::npos) << key;
+    EXPECT_EQ(key.find("secret"), std::string::npos);
+  }
+}
+
+TEST_F(PersistenceTest, DamagedObjectsGiveEioNeverWrongData) {
+  mount();
+  uint64_t f = create(kRootInode, "a");
+  write(f, 0, random_bytes(kTestBlock));
+  uint64_t g = create(kRootInode, "b");
+  write(g, 0, random_bytes(kTestBlock));
+  unmount();
+  auto objects = backend_->snapshot();
+  std::vector<std::string> data_keys;
+  for (const auto& [key, bytes] : objects) {
+    if (key.rfind(object_names::kDataPrefix, 0) == 0) data_keys.push_back(key);
+  }
+  ASSERT_EQ(data_keys.size(), 2u);
+  // Swap the two objects: each is authentic, but bound to the other name.
+  backend_->poke(data_keys[0], objects[data_keys[1]]);
+  backend_->poke(data_keys[1], objects[data_keys[0]]);
+  drop_cache();
+  mount();
+  std::string out;
+  uint64_t fh = 0;
+  uint64_t a = lookup(kRootInode, "a");
+  ASSERT_EQ(fs_->open(a, O_RDONLY, &fh), 0);
+  EXPECT_EQ(fs_->read(a, fh, 0, 4096, &out), EIO);
+  fs_->release(a, fh);
+  // A flipped byte.
+  std::string flipped = objects[data_keys[0]];
+  flipped[flipped.size() / 2] ^= 1;
+  backend_->poke(data_keys[0], flipped);
+  backend_->poke(data_keys[1], objects[data_keys[1]]);
+  uint64_t b = lookup(kRootInode, "b");
+  ASSERT_EQ(fs_->open(b, O_RDONLY, &fh), 0);
+  int first = fs_->read(b, fh, 0, 4096, &out);
+  fs_->release(b, fh);
+  ASSERT_EQ(fs_->open(a, O_RDONLY, &fh), 0);
+  int second = fs_->read(a, fh, 0, 4096, &out);
+  fs_->release(a, fh);
+  // Exactly one of the two files now reads from the flipped object.
+  EXPECT_TRUE((first == EIO) != (second == EIO)) << first << " " << second;
+}
+
+}  // namespace
+}  // namespace hoardfs::testing
