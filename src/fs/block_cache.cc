@@ -570,7 +570,15 @@ void BlockCache::upload(const Key& key) {
       --dirty_count_;
     }
   };
+  // Two workers with the same new block would both upload it; the second
+  // waits for the first and then finds the block stored.
+  if (!commit.hole) {
+    std::unique_lock guard(mu_);
+    changed_.wait(guard, [&] { return stopping_ || hashes_in_flight_.count(commit.hash) == 0; });
+    hashes_in_flight_.insert(commit.hash);
+  }
   bool force_upload = false;
+  Status upload_error;
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (!commit.hole && (force_upload || !catalog_.has_block(commit.hash))) {
       commit.new_object = object_names::new_data_object();
@@ -579,8 +587,8 @@ void BlockCache::upload(const Key& key) {
       Status s = backend_.put(commit.new_object, stored);
       if (!s.is_ok()) {
         log::error("upload of block {} of inode {} failed: {}", key.second, key.first, s.to_string());
-        lock.lock();
-        return finish(true, s);
+        upload_error = s;
+        break;
       }
     }
     CommitOutcome outcome = catalog_.commit_block(commit, still_cached, committed);
@@ -595,7 +603,8 @@ void BlockCache::upload(const Key& key) {
     break;
   }
   lock.lock();
-  finish(false, {});
+  if (!commit.hole) hashes_in_flight_.erase(commit.hash);
+  finish(!upload_error.is_ok(), upload_error);
 }
 
 }  // namespace hoardfs

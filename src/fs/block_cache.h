@@ -35,6 +35,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -174,7 +175,8 @@ class BlockCache {
   std::mutex mu_;  // protects everything below
   std::condition_variable changed_;  // entry state changed (loading, dirty, flush)
   std::map<Key, Entry> entries_;
-  std::map<uint64_t, uint64_t> last_read_block_;  // inode -> last block read, for read-ahead
+  std::map<uint64_t, uint64_t> last_read_block_;
+  std::set<BlockHash> hashes_in_flight_;  // new blocks being uploaded right now  // inode -> last block read, for read-ahead
   uint64_t use_tick_ = 0;
   uint64_t next_generation_ = 1;
   uint64_t dirty_count_ = 0;
