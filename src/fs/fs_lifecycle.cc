@@ -223,8 +223,6 @@ Status FilesystemImpl::snapshot_and_upload() {
   if (!uploaded.is_ok()) return uploaded.status().with_context("uploading metadata");
   metadata_version_ = uploaded->version;
   HOARDFS_RETURN_IF_ERROR(write_small_file(options_.cache_dir + "/state", std::to_string(uploaded->version)));
-  log::info("metadata version {} uploaded ({} of {} segments changed)", uploaded->version,
-            uploaded->segments_uploaded, uploaded->segments_total);
 
   // Objects freed before the snapshot are referenced by no newer metadata
   // version, so they can go now.
