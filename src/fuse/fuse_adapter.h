@@ -27,24 +27,21 @@ struct FuseOptions {
   unsigned max_threads = 16;   // FUSE worker threads
   double attr_timeout_s = 1.0;
   double entry_timeout_s = 1.0;
-  // Generic mount flags passed to the kernel unchanged: ro, rw, noatime,
-  // nosuid, nodev, noexec, sync, dirsync, relatime, ... (see kPassThroughMountFlags).
+  // Generic mount flags handed to libfuse unchanged: ro, rw, noatime,
+  // nosuid, nodev, noexec, sync, dirsync, relatime, ...
   std::vector<std::string> mount_flags;
   // Unmount cleanly on SIGINT/SIGTERM/SIGHUP (fuse_set_signal_handlers).
   bool handle_signals = true;
 };
 
-// Mount flags that libfuse hands to the kernel and that mount.hoardfs
-// accepts in -o.
-bool is_pass_through_mount_flag(const std::string& option);
-
 // Mounts `fs` at `mountpoint` and serves requests until the filesystem is
 // unmounted (by umount/fusermount3, or by a signal when handle_signals is
 // set). `on_mounted` is called exactly once: with ok as soon as the kernel
 // mount exists, or with the error when the session could not be created or
-// mounted (run_fuse_session then returns the same error). After the loop ends
-// the mount is removed if it still exists and fs.shutdown() runs; its status
-// is returned.
+// mounted (run_fuse_session then returns the same error, after calling
+// fs.shutdown() so that the filesystem releases what it holds). After the
+// loop ends the mount is removed if it still exists and fs.shutdown() runs;
+// its status is returned.
 Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const FuseOptions& options,
                         const std::function<void(const Status&)>& on_mounted);
 

@@ -82,20 +82,15 @@ Status mount_error(const std::string& what) {
   return Status::io_error(detail.empty() ? what : what + ": " + detail);
 }
 
-}  // namespace
-
-bool is_pass_through_mount_flag(const std::string& option) {
-  static const char* const kFlags[] = {
-      "rw",       "ro",         "suid",       "nosuid",      "dev",      "nodev",
-      "exec",     "noexec",     "async",      "sync",        "dirsync",  "atime",
-      "noatime",  "diratime",   "nodiratime", "relatime",    "norelatime", "strictatime",
-      "nostrictatime", "lazytime", "nolazytime",
-  };
-  for (const char* flag : kFlags) {
-    if (option == flag) return true;
+// The filesystem was opened (it may hold the backend lock) but never mounted:
+// release it the same way as after an unmount.
+void shutdown_unmounted(Filesystem& fs) {
+  if (Status status = fs.shutdown(); !status.is_ok()) {
+    log::error("closing the filesystem after the failed mount: {}", status.to_string());
   }
-  return false;
 }
+
+}  // namespace
 
 Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const FuseOptions& options,
                         const std::function<void(const Status&)>& on_mounted) {
@@ -110,12 +105,14 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
   if (session == nullptr) {
     Status status = mount_error("cannot create the FUSE session");
     on_mounted(status);
+    shutdown_unmounted(fs);
     return status;
   }
   if (options.handle_signals && fuse_set_signal_handlers(session) != 0) {
     fuse_session_destroy(session);
     Status status = mount_error("cannot install signal handlers");
     on_mounted(status);
+    shutdown_unmounted(fs);
     return status;
   }
   if (fuse_session_mount(session, mountpoint.c_str()) != 0) {
@@ -123,6 +120,7 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
     fuse_session_destroy(session);
     Status status = mount_error("cannot mount " + mountpoint);
     on_mounted(status);
+    shutdown_unmounted(fs);
     return status;
   }
   log::info("mounted {} at {}", options.fsname, mountpoint);

@@ -1,0 +1,72 @@
+// hoardfs stat [--json] MOUNTPOINT: what is stored and what dedup and
+// compression saved, from the mount's user.hoardfs.stat attribute.
+#include <fmt/core.h>
+
+#include <memory>
+#include <string>
+
+#include "tools/commands.h"
+#include "tools/control.h"
+#include "tools/tool_common.h"
+
+namespace hoardfs::tools {
+namespace {
+
+struct StatRequest {
+  std::string mountpoint;
+  bool json = false;
+};
+
+// "41.0%" of `part` saved relative to `whole`.
+std::string saved_percent(uint64_t whole, uint64_t part) {
+  if (whole == 0) return "0.0%";
+  double saved = 100.0 * (1.0 - static_cast<double>(part) / static_cast<double>(whole));
+  return fmt::format("{:.1f}%", saved);
+}
+
+void print_human(const FsStats& s) {
+  fmt::print("Directory entries:    {}\n", s.entries);
+  fmt::print("Inodes:               {}\n", s.inodes);
+  fmt::print("Data blocks:          {}\n", s.blocks);
+  fmt::print("Total data size:      {}\n", format_size(s.data_bytes));
+  fmt::print("After deduplication:  {} ({} saved)\n", format_size(s.dedup_bytes),
+             saved_percent(s.data_bytes, s.dedup_bytes));
+  fmt::print("After compression:    {} ({} saved by compression, {} in total)\n",
+             format_size(s.compressed_bytes), saved_percent(s.dedup_bytes, s.compressed_bytes),
+             saved_percent(s.data_bytes, s.compressed_bytes));
+  fmt::print("Metadata size:        {}\n", format_size(s.metadata_bytes));
+  if (s.cache_limit_bytes > 0) {
+    fmt::print("Cache:                {} of {}\n", format_size(s.cache_bytes), format_size(s.cache_limit_bytes));
+  } else {
+    fmt::print("Cache:                {}\n", format_size(s.cache_bytes));
+  }
+  fmt::print("Not yet uploaded:     {}\n", format_size(s.dirty_bytes));
+  fmt::print("Metadata version:     {}\n", s.metadata_version);
+}
+
+int run_stat(const StatRequest& request) {
+  FsStats stats;
+  ToolError error;
+  if (!read_stats(request.mountpoint, &stats, &error)) return report_error("hoardfs stat", error);
+  if (request.json) {
+    fmt::print("{}\n", stats_to_json(stats));
+  } else {
+    print_human(stats);
+  }
+  return exit_code::kOk;
+}
+
+}  // namespace
+
+void add_stat_command(CLI::App& root, CommandRunner* selected) {
+  auto request = std::make_shared<StatRequest>();
+  CLI::App* command = root.add_subcommand(
+      "stat", "Show entries, blocks, data size, savings by dedup and compression, cache use");
+  command->add_option("mountpoint", request->mountpoint, "Mount point of a hoardfs filesystem")->required();
+  command->add_flag("--json", request->json,
+                    "Print one JSON object (entries, inodes, blocks, data_bytes, dedup_bytes, "
+                    "compressed_bytes, metadata_bytes, cache_bytes, dirty_bytes, ...)");
+  command->callback([request, selected] { *selected = [request] { return run_stat(*request); }; });
+}
+
+}  // namespace hoardfs::tools
