@@ -160,7 +160,8 @@ def sparse_file(m):
                              f"small for a file that is mostly a hole")
     with open(path, "rb") as f:
         check_eq(f.read(4), b"head", "bytes before the hole")
-        for offset in (4, 4096, MiB - 1, GiB + 123, 3 * GiB + 7, 4 * GiB - 4096):
+        # Each 1 MiB read stays inside the hole (the data starts at 4 GiB + 4).
+        for offset in (4, 4096, MiB - 1, GiB + 123, 3 * GiB + 7, 4 * GiB + 4 - MiB):
             f.seek(offset)
             chunk = f.read(MiB)
             if chunk != bytes(len(chunk)) or len(chunk) != MiB:
@@ -282,8 +283,14 @@ def special_files(m):
     d = os.path.join(m, "special")
     os.mkdir(d)
     chr_path, blk_path = os.path.join(d, "null"), os.path.join(d, "sda1")
-    os.mknod(chr_path, stat.S_IFCHR | 0o620, os.makedev(1, 3))
-    os.mknod(blk_path, stat.S_IFBLK | 0o660, os.makedev(8, 1))
+    # The kernel applies the process umask to mknod modes (as on any
+    # filesystem); clear it so the exact modes must be stored.
+    old_umask = os.umask(0)
+    try:
+        os.mknod(chr_path, stat.S_IFCHR | 0o620, os.makedev(1, 3))
+        os.mknod(blk_path, stat.S_IFBLK | 0o660, os.makedev(8, 1))
+    finally:
+        os.umask(old_umask)
     st = os.lstat(chr_path)
     check_eq((stat.S_ISCHR(st.st_mode), stat.S_IMODE(st.st_mode), st.st_rdev),
              (True, 0o620, os.makedev(1, 3)), "char device node")

@@ -61,6 +61,12 @@ def change_source(src):
     os.link(os.path.join(src, "new-dir", "new-file"), os.path.join(src, "new-dir", "new-link"))
     os.unlink(os.path.join(src, "hard", "second"))
     os.utime(os.path.join(src, "text"), ns=(1, 123456789))
+    # rsync compares directory times to the second: a directory changed within
+    # the same second as its copy would keep the copy's sub-second mtime on
+    # any filesystem (ext4 too). Whole distinct seconds make rsync set each
+    # directory's time, which the comparison below then checks to the ns.
+    for i, (dirpath, _, _) in enumerate(os.walk(src)):
+        os.utime(dirpath, ns=(1_600_000_000_000_000_000 + i * 1_000_000_007,) * 2)
 
 
 def main():
