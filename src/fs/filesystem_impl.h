@@ -145,6 +145,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   MetadataSync metadata_sync_;
   std::mutex upload_mu_;  // one metadata upload at a time; taken before mu_
   std::atomic<uint64_t> metadata_version_{0};
+  int64_t changes_at_last_upload_ = -1;  // sqlite3_total_changes64 after the last upload; guarded by mu_
   std::atomic<bool> shut_down_{false};
 
   std::mutex timer_mu_;

@@ -245,6 +245,7 @@ Status FilesystemImpl::snapshot_and_upload() {
   try {
     std::lock_guard lock(mu_);
     q("DELETE FROM garbage WHERE id <= ?").bind(garbage_upto).run();
+    changes_at_last_upload_ = sqlite3_total_changes64(db_.handle());
   } catch (const std::exception& e) {
     return Status::io_error(std::string("updating garbage list: ") + e.what());
   }
@@ -266,7 +267,14 @@ Status FilesystemImpl::shutdown() {
   log::info("unmounting: uploading {} dirty bytes", cache_->dirty_bytes());
   Status flushed = cache_->flush_all();
   if (!flushed.is_ok()) log::error("could not upload every block: {}", flushed.to_string());
-  Status uploaded = snapshot_and_upload();
+  int64_t changes = 0;
+  {
+    std::lock_guard lock(mu_);
+    changes = sqlite3_total_changes64(db_.handle());
+  }
+  // umount.hoardfs asks for an upload just before unmounting; when nothing
+  // changed since, that version is already the final one.
+  Status uploaded = changes == changes_at_last_upload_ ? Status::ok() : snapshot_and_upload();
   if (!uploaded.is_ok()) log::error("could not upload the metadata: {}", uploaded.to_string());
   cache_->stop();
   {
