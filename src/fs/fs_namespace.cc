@@ -278,7 +278,9 @@ int FilesystemImpl::symlink(std::string_view target, uint64_t parent, std::strin
     InodeRow parent_row;
     if (int err = check_new_entry(parent, name, &parent_row)) return err;
     sql::Transaction txn(db_);
-    uint64_t ino = new_inode(S_IFLNK | 0777, caller, 0, 1);
+    Caller owner = caller;
+    if (parent_row.mode & S_ISGID) owner.gid = parent_row.gid;
+    uint64_t ino = new_inode(S_IFLNK | 0777, owner, 0, 1);
     q("UPDATE inodes SET size = ? WHERE id = ?").bind(target.size(), ino).run();
     q("INSERT INTO symlinks(inode, target) VALUES (?, ?)").bind(ino, target).run();
     add_entry(parent, name, ino);

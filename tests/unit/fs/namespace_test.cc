@@ -117,6 +117,24 @@ TEST_F(NamespaceTest, SymlinksDevicesAndFifos) {
   EXPECT_TRUE(S_ISSOCK(attr(st.st_ino).st_mode));
 }
 
+TEST_F(NamespaceTest, SetgidDirectoriesPassTheirGroupOn) {
+  uint64_t d = mkdir(kRootInode, "shared");
+  AttrChanges c;
+  c.mode = c.gid = true;
+  c.values.st_mode = 02775;
+  c.values.st_gid = 1000;
+  struct stat st {};
+  ASSERT_EQ(fs_->setattr(d, c, caller_, &st), 0);
+  ASSERT_EQ(fs_->symlink("t", d, "link", caller_, &st), 0);
+  EXPECT_EQ(st.st_gid, 1000u);
+  ASSERT_EQ(fs_->mknod(d, "fifo", S_IFIFO | 0644, 0, caller_, &st), 0);
+  EXPECT_EQ(st.st_gid, 1000u);
+  ASSERT_EQ(fs_->mkdir(d, "sub", 0755, caller_, &st), 0);
+  EXPECT_EQ(st.st_gid, 1000u);
+  EXPECT_TRUE(st.st_mode & S_ISGID);
+  EXPECT_EQ(attr(create(d, "file")).st_gid, 1000u);
+}
+
 TEST_F(NamespaceTest, SetattrKeepsNanosecondTimesAndOwnership) {
   uint64_t a = create(kRootInode, "a");
   AttrChanges c;
