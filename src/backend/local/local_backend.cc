@@ -160,8 +160,9 @@ Status LocalBackend::make_parents(const std::string& dir) {
 Status LocalBackend::prepare_dir(const std::string& dir, bool known_missing) {
   std::lock_guard lock(dirs_mutex_);
   if (known_missing) {
-    durable_dirs_.erase(dir);  // someone removed it behind our back
-    root_ready_ = false;       // perhaps with the root
+    // Someone removed it behind our back, perhaps with its parents and the root.
+    for (std::string p = dir; p.size() > root_.size(); p = parent_of(p)) durable_dirs_.erase(p);
+    root_ready_ = false;
   } else if (dir.size() <= root_.size() || durable_dirs_.count(dir) != 0) {
     return Status::ok();
   }

@@ -220,6 +220,17 @@ TEST_F(LocalBackendTest, RemovePrunesEmptyDirectoriesButNotTheRoot) {
   ASSERT_TRUE(backend->get("data/ab/3", &out).is_ok());
 }
 
+// Someone deletes the whole tree under a running backend; puts recreate it.
+TEST_F(LocalBackendTest, PutAfterExternalDeletionRecreatesDirectories) {
+  auto backend = open();
+  ASSERT_TRUE(backend->put("data/ab/1", "x").is_ok());
+  fs::remove_all(root_);
+  ASSERT_TRUE(backend->put("data/ab/2", "y").is_ok());
+  std::string out;
+  ASSERT_TRUE(backend->get("data/ab/2", &out).is_ok());
+  EXPECT_EQ(out, "y");
+}
+
 // remove() pruning a directory while put() writes into it must not fail the put.
 TEST_F(LocalBackendTest, PutsAndRemovesRaceInOneDirectory) {
   auto backend = open();
