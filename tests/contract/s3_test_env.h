@@ -19,6 +19,8 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -92,34 +94,41 @@ inline std::string unique_suffix() {
   return hex;
 }
 
-inline BackendOptions s3_options(const S3Server& server, const std::string& extra) {
-  std::string text = server.options;
-  if (!extra.empty()) text += "," + extra;
-  auto parsed = parse_backend_options(text);
-  EXPECT_TRUE(parsed.is_ok()) << parsed.status().to_string();
-  return parsed ? parsed.value() : BackendOptions{};
-}
+// Records a fatal failure from a non-void function, so that the test body
+// does not run (a plain ADD_FAILURE in a fixture's SetUp would let it run).
+inline void fail_test(const std::string& message) { FAIL() << message; }
 
 // Opens an S3Backend on `bucket` at `server`, creating the bucket. nullptr
-// (with *why set) when the server does not answer and servers are optional.
+// (with *why set) when the server does not answer and servers are optional;
+// nullptr after a fatal test failure for any other error.
 inline std::unique_ptr<s3::S3Backend> open_s3(const S3Server& server, const std::string& bucket,
                                               const std::string& prefix, const std::string& extra_options,
                                               std::string* why) {
-  auto config = s3::parse_s3_config(server.url(bucket, prefix), s3_options(server, extra_options), server.credentials);
-  EXPECT_TRUE(config.is_ok()) << config.status().to_string();
-  if (!config) return nullptr;
+  std::string text = server.options + (extra_options.empty() ? "" : "," + extra_options);
+  auto options = parse_backend_options(text);
+  if (!options) return fail_test(options.status().to_string()), nullptr;
+  auto config = s3::parse_s3_config(server.url(bucket, prefix), options.value(), server.credentials);
+  if (!config) return fail_test(config.status().to_string()), nullptr;
   config->request_retry_time = std::chrono::seconds(20);
   auto backend = s3::S3Backend::open(std::move(config.value()));
-  EXPECT_TRUE(backend.is_ok()) << backend.status().to_string();
-  if (!backend) return nullptr;
+  if (!backend) return fail_test(backend.status().to_string()), nullptr;
+  // A server found down once is skipped at once afterwards (each try costs the retry budget).
+  static std::mutex mutex;
+  static std::map<std::string, std::string> unreachable;
+  std::lock_guard lock(mutex);
+  if (auto it = unreachable.find(server.endpoint); it != unreachable.end()) {
+    *why = it->second;
+    return nullptr;
+  }
   bool created = false;
   Status ensured = backend.value()->ensure_bucket(&created);
   if (!ensured.is_ok()) {
     if (ensured.retryable() && !servers_required()) {
       *why = server.name + " does not answer at " + server.endpoint + ": " + ensured.to_string();
+      unreachable[server.endpoint] = *why;
       return nullptr;
     }
-    ADD_FAILURE() << "creating bucket " << bucket << " on " << server.name << ": " << ensured.to_string();
+    fail_test("creating bucket " + bucket + " on " + server.name + ": " + ensured.to_string());
     return nullptr;
   }
   return std::move(backend.value());

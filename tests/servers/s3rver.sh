@@ -44,7 +44,8 @@ do_stop() {
 install() {
     if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
         say "installing nodejs npm"
-        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends nodejs npm >&2
+        [ -n "$(ls /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial -e auxfiles)" ] || apt-get -qq update >&2
+        DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=600 install -y --no-install-recommends nodejs npm >&2
     fi
     mkdir -p "$HOME_DIR/data"
     if ! grep -qs "\"version\": \"$VERSION\"" "$HOME_DIR/node_modules/s3rver/package.json"; then

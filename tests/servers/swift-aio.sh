@@ -70,7 +70,8 @@ install() {
     done
     if [ -n "$need" ]; then
         say "installing$need"
-        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends $need >&2
+        [ -n "$(ls /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial -e auxfiles)" ] || apt-get -qq update >&2
+        DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=600 install -y --no-install-recommends $need >&2
     fi
     # Swift reads its hash path prefix/suffix from this fixed path.
     if ! grep -qs '^swift_hash_path_suffix' /etc/swift/swift.conf; then
@@ -102,8 +103,11 @@ use = egg:swift#healthcheck
 [app:$2-server]
 use = egg:swift#$2
 
+# The updaters only catch up on account/container statistics. Each pass forks
+# Python workers; every 5 s (Swift's SAIO value) they keep a 2-core machine busy.
 [$2-updater]
-interval = 5
+interval = 60
+concurrency = 1
 EOF
 }
 

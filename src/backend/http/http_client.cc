@@ -186,7 +186,7 @@ Status Client::perform(const Request& request, Response* response) {
   }
 
   CURLcode code = curl_easy_perform(curl);
-  if (code == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->status);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->status);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
   curl_slist_free_all(list);

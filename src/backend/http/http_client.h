@@ -76,6 +76,8 @@ class Client {
 
   // Sends one request and waits for the whole answer. Thread-safe; blocks
   // while all handles are busy. See the file comment for what ok() means.
+  // When the transfer fails midway, *response keeps what had arrived (status
+  // 0 if no status line did).
   Status perform(const Request& request, Response* response);
 
   const ClientOptions& options() const;

@@ -18,8 +18,10 @@
 //   would overwrite silently, so with conditional-put=auto the first call
 //   probes (two conditional PUTs of a scratch object); where it is not
 //   honoured put_if_absent returns unsupported.
-// - remove() uses DeleteObjects (1,000 keys per request) and falls back for
-//   good to single DELETEs when the server does not implement it.
+// - remove() uses DeleteObjects (1,000 keys per request on AWS, 250 on
+//   gateways, which delete key by key before answering), batches in
+//   parallel, and falls back for good to single DELETEs when the server does
+//   not implement it.
 #pragma once
 
 #include <atomic>
@@ -59,6 +61,9 @@ class S3Backend final : public Backend {
   // A bucket owned by someone else or not accessible is permission_denied.
   Status ensure_bucket(bool* created);
 
+  // Deletes the bucket, which must be empty (tests and administration).
+  Status delete_bucket();
+
   // Unfinished multipart uploads under this backend's prefix (keys in full).
   Status list_multipart_uploads(std::vector<UploadEntry>* out);
 
@@ -82,17 +87,22 @@ class S3Backend final : public Backend {
   S3Backend(S3Config config, std::unique_ptr<http::Client> client);
 
   // Signs, sends and retries `call`; ok for 2xx, else the mapped error.
-  Status execute(const Call& call, http::Response* response);
+  // *attempts (optional) tells how many times the request was sent.
+  Status execute(const Call& call, http::Response* response, int* attempts = nullptr);
+  size_t delete_batch_size() const { return config_.aws ? 1000 : 250; }
   std::string full_key(const std::string& key) const { return config_.prefix + key; }
   std::string request_path(const std::string& full_key) const;
 
-  Status put_single(const std::string& key, std::string_view data, bool if_absent);
+  Status put_single(const std::string& key, std::string_view data, bool if_absent, int* attempts = nullptr);
   Status put_multipart(const std::string& key, std::string_view data);
   Status upload_parts(const std::string& key, const std::string& upload_id, std::string_view data,
                       uint64_t part_size, std::vector<std::string>* etags);
   Status complete_multipart(const std::string& key, const std::string& upload_id,
                             const std::vector<std::string>& etags, const std::string& md5);
   void abort_multipart(const std::string& key, const std::string& upload_id);
+  // After an initiate that was sent more than once: aborts the uploads of
+  // `key` other than `keep` (an earlier try that got through unanswered).
+  void abort_other_uploads(const std::string& key, const std::string& keep);
   Status conditional_put_supported(bool* supported);
   Status delete_batch(const std::vector<std::string>& full_keys, bool* unsupported);
   Status delete_single(const std::string& full_key);

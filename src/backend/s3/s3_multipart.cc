@@ -33,9 +33,11 @@ Status S3Backend::put_multipart(const std::string& key, std::string_view data) {
                 .headers = {{"Content-Type", "application/octet-stream"}, {"x-amz-meta-hoardfs-md5", md5}},
                 .what = "start multipart upload of " + key};
   http::Response response;
-  HOARDFS_RETURN_IF_ERROR(execute(initiate, &response));
+  int attempts = 0;
+  HOARDFS_RETURN_IF_ERROR(execute(initiate, &response, &attempts));
   auto upload_id = parse_upload_id(response.body);
   if (!upload_id) return upload_id.status().with_context(describe() + ": " + initiate.what);
+  if (attempts > 1) abort_other_uploads(full, *upload_id);
 
   std::vector<std::string> etags;
   Status status = upload_parts(full, *upload_id, data, part_size, &etags);
@@ -94,6 +96,18 @@ Status S3Backend::complete_multipart(const std::string& full, const std::string&
     if (stored != nullptr && *stored == md5) return Status::ok();
   }
   return status;
+}
+
+void S3Backend::abort_other_uploads(const std::string& full, const std::string& keep) {
+  Call call{.method = "GET", .query = {{"uploads", ""}, {"prefix", full}}, .what = "ListMultipartUploads " + full};
+  http::Response response;
+  bool truncated = false;
+  if (!execute(call, &response).is_ok()) return;  // best effort: not every server lists uploads
+  auto uploads = parse_multipart_uploads(response.body, &truncated);
+  if (!uploads) return;
+  for (const UploadEntry& upload : *uploads) {
+    if (upload.key == full && upload.upload_id != keep) abort_multipart(full, upload.upload_id);
+  }
 }
 
 void S3Backend::abort_multipart(const std::string& full, const std::string& upload_id) {

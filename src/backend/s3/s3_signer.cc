@@ -149,7 +149,9 @@ void sign_v2(const SigningKeys& keys, const SigningRequest& request, std::string
       "response-content-disposition",   "response-content-encoding",         "response-content-language",
       "response-content-type",          "response-expires"};
   http::Headers& headers = *request.headers;
-  headers.emplace_back("Date", http_date(request.now));
+  // x-amz-date rather than Date: proxies may rewrite Date, and with x-amz-date
+  // the Date line of the string to sign is empty (s3rver relies on that).
+  headers.emplace_back("x-amz-date", http_date(request.now));
 
   std::vector<std::pair<std::string, std::string>> amz;
   for (const auto& [k, v] : headers) {
@@ -175,8 +177,7 @@ void sign_v2(const SigningKeys& keys, const SigningRequest& request, std::string
   const std::string* md5 = find_header(headers, "content-md5");
   const std::string* type = find_header(headers, "content-type");
   const std::string string_to_sign =
-      fmt::format("{}\n{}\n{}\n{}\n{}{}", request.method, md5 ? *md5 : "", type ? *type : "",
-                  http_date(request.now), amz_headers, resource);
+      fmt::format("{}\n{}\n{}\n\n{}{}", request.method, md5 ? *md5 : "", type ? *type : "", amz_headers, resource);
   headers.emplace_back("Authorization", fmt::format("AWS {}:{}", keys.access_key,
                                                     base64(hmac(EVP_sha1(), keys.secret_key, string_to_sign))));
 }

@@ -2,8 +2,8 @@
 // older Version 2 that many storage-cluster gateways still speak.
 //
 // The signer sees the request exactly as it goes on the wire: the encoded
-// path, the encoded query pairs and every header (Host included). It adds the
-// date header, for V4 x-amz-content-sha256 (the caller passes the payload's
+// path, the encoded query pairs and every header (Host included). It adds
+// x-amz-date, for V4 x-amz-content-sha256 (the caller passes the payload's
 // SHA-256, so the payload is signed, never UNSIGNED-PAYLOAD), and
 // Authorization. Every attempt of a retried request is signed afresh.
 #pragma once
