@@ -557,6 +557,8 @@ def run_seed(h, seed, nops, workdir, skip):
     start = time.monotonic()
 
     def fail(message):
+        ref.close_all()
+        mnt.close_all()  # so that the mount can be unmounted cleanly
         lines = [f"MISMATCH with seed {seed}: {message}",
                  f"replay: {sys.argv[0]} --seed {seed} --ops {nops}"
                  + "".join(f" --skip-op {s}" for s in sorted(skip)),

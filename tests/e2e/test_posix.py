@@ -374,7 +374,12 @@ def chmod_chown(m):
     os.chmod(sgid, 0o2775)
     write_file(os.path.join(sgid, "f"), b"")
     os.mkdir(os.path.join(sgid, "sub"))
-    check_eq(os.stat(os.path.join(sgid, "f")).st_gid, 4242, "group of a file in a setgid dir")
+    os.symlink("f", os.path.join(sgid, "link"))
+    os.mkfifo(os.path.join(sgid, "fifo"))
+    os.mknod(os.path.join(sgid, "dev"), stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    for name in ("f", "link", "fifo", "dev"):
+        check_eq(os.lstat(os.path.join(sgid, name)).st_gid, 4242,
+                 f"group of {name!r} created in a setgid dir")
     st = os.stat(os.path.join(sgid, "sub"))
     check_eq((st.st_gid, bool(st.st_mode & stat.S_ISGID)), (4242, True),
              "group and setgid bit of a subdirectory of a setgid dir")
