@@ -20,11 +20,13 @@ bool all_zero(std::string_view data) {
   return std::all_of(data.begin(), data.end(), [](char c) { return c == 0; });
 }
 
+// Appends exactly `length` bytes to *out (zeros where the file has none,
+// also when it cannot be opened) and returns 0 or the errno.
 int read_file(const std::string& path, uint64_t offset, uint64_t length, std::string* out) {
+  size_t start = out->size();
+  out->resize(start + length, '\0');
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno;
-  size_t start = out->size();
-  out->resize(start + length);
   uint64_t done = 0;
   int err = 0;
   while (done < length) {
@@ -169,7 +171,7 @@ void BlockCache::worker_loop() {
   }
 }
 
-int BlockCache::fetch_into_file(const Key& key, uint64_t* size) {
+int BlockCache::fetch_into_file(const Key& key, const std::string& path, uint64_t* size) {
   auto stored = catalog_.stored_block(key.first, key.second);
   if (!stored) return kAbsent;
   std::string raw;
@@ -190,7 +192,7 @@ int BlockCache::fetch_into_file(const Key& key, uint64_t* size) {
                stored->object_name, key.first, key.second);
     return EIO;
   }
-  int err = write_file(path_of(key), 0, block, O_CREAT | O_TRUNC);
+  int err = write_file(path, 0, block, O_CREAT | O_TRUNC);
   if (err != 0) return err;
   *size = block.size();
   return 0;
@@ -216,17 +218,23 @@ int BlockCache::acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool
     const uint64_t id = fresh.id;
     entries_.emplace(key, fresh);
     lock.unlock();
+    // The file is prepared under a private name and renamed into place only
+    // if the entry is still this one, so a load that lost a race with
+    // truncate/unlink (and a new entry for the same block) never touches the
+    // new entry's file.
+    const std::string staging = path_of(key) + ".load-" + std::to_string(id);
     uint64_t size = 0;
-    int err = need_data ? fetch_into_file(key, &size) : kAbsent;
-    if (err == kAbsent && create) err = write_file(path_of(key), 0, {}, O_CREAT | O_TRUNC);
+    int err = need_data ? fetch_into_file(key, staging, &size) : kAbsent;
+    if (err == kAbsent && create) err = write_file(staging, 0, {}, O_CREAT | O_TRUNC);
     lock.lock();
     it = entries_.find(key);
     if (it == entries_.end() || it->second.id != id) {
-      // Dropped while loading (truncate/unlink): start over.
-      if (it == entries_.end()) ::unlink(path_of(key).c_str());
+      ::unlink(staging.c_str());  // dropped while loading: start over
       continue;
     }
+    if (err == 0 && ::rename(staging.c_str(), path_of(key).c_str()) != 0) err = errno;
     if (err != 0) {
+      ::unlink(staging.c_str());
       entries_.erase(it);
       changed_.notify_all();
       return err;

@@ -153,7 +153,7 @@ class BlockCache {
   // Returns with mu_ held via `lock` and the entry pinned.
   int acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool need_data, bool create, Entry** out);
   void release_pin(const Key& key, uint64_t id);
-  int fetch_into_file(const Key& key, uint64_t* size);
+  int fetch_into_file(const Key& key, const std::string& path, uint64_t* size);
   void mark_dirty_locked(Entry& entry);
   void set_size_locked(Entry& entry, uint64_t new_size);
   void remove_locked(std::map<Key, Entry>::iterator it);
