@@ -14,10 +14,11 @@ demo="${HOARDFS_DEMO_DIR:-/var/tmp/hoardfs-demo}"
 storage="$demo/storage"
 cache="$demo/cache"
 authfile="$demo/authinfo"
-tools="$repo/build/src/tools"
+builddir="${HOARDFS_BUILD_DIR:-build}"
+tools="$repo/$builddir/src/tools"
 
 scripts/install-deps.sh
-scripts/build.sh build
+scripts/build.sh "$builddir"
 
 mkdir -p "$storage" "$cache" "$mountpoint"
 if [ ! -f "$authfile" ]; then
