@@ -19,7 +19,7 @@ The seed is always printed; replay a failure with --seed SEED (and the same
 preceding operations are printed.
 
 Usage: differential.py [--seed S | --seeds K] [--ops N] [--blocksize SIZE]
-                       [--skip-op NAME ...]
+                       [--cachesize SIZE] [--skip-op NAME ...]
 """
 
 import argparse
@@ -633,6 +633,7 @@ def main():
     parser.add_argument("--seeds", type=int, default=3, help="number of random seeds")
     parser.add_argument("--ops", type=int, default=int(os.environ.get("HOARDFS_DIFF_OPS", 3000)))
     parser.add_argument("--blocksize", help="mkfs.hoardfs --blocksize")
+    parser.add_argument("--cachesize", help="mount.hoardfs --cachesize (small: eviction)")
     parser.add_argument("--skip-op", action="append", default=[], choices=sorted(WEIGHTS),
                         help="leave out an operation (to narrow a failure down)")
     parser.add_argument("--against", metavar="DIR",
@@ -657,7 +658,7 @@ def main():
         else:
             with Hoard("diff") as h:
                 h.mkfs(*(["--blocksize", args.blocksize] if args.blocksize else []))
-                h.mount()
+                h.mount(*(["--cachesize", args.cachesize] if args.cachesize else []))
                 ok = run_seeds(h, seeds, args, workdir)
                 if ok:
                     h.umount()
