@@ -567,6 +567,8 @@ def run_seed(h, seed, nops, workdir, skip):
         raise Mismatch("\n".join(lines))
 
     def checkpoint(drop_cache, what):
+        if isinstance(h, NoMount):
+            what = "a checkpoint (no remount)"
         ref.close_all()
         mnt.close_all()
         try:
@@ -614,6 +616,7 @@ def run_seed(h, seed, nops, workdir, skip):
         f"{len(gen.entries)} entries at the end; ops: "
         + ", ".join(f"{k}={v[0]}/{v[1]}" for k, v in sorted(counts.items()))
         + " (succeeded/run)")
+    return ref, mnt, pinned
 
 
 def run_seeds(h, seeds, args, workdir):
