@@ -32,6 +32,12 @@ std::string string_field(const json& object, const char* name) {
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// {"error": {"code": ..., "message": ...}}, as Keystone answers failures.
+bool is_keystone_error(const http::Response& response) {
+  json doc = json::parse(response.body, nullptr, false);
+  return !doc.is_discarded() && doc.is_object() && doc.contains("error") && doc["error"].is_object();
+}
+
 class KeystoneAuthenticator final : public Authenticator {
  public:
   KeystoneAuthenticator(http::Client* client, const http::Retrier* retrier, const SwiftConfig& config)
@@ -50,7 +56,11 @@ class KeystoneAuthenticator final : public Authenticator {
           response.status, user, config_.user_domain, project, config_.project_domain,
           detail.empty() ? "" : ": ", detail));
     }
-    if (response.status == 404 || response.status == 300) return no_v3(response.status);
+    // Anything but Keystone's own JSON error means there is no v3 API here.
+    if (response.status == 404 || response.status == 300 ||
+        (response.status >= 400 && response.status < 500 && !is_keystone_error(response))) {
+      return no_v3(response.status);
+    }
     if (response.status != 201 && response.status != 200) {
       return http::status_from_http(response.status, what, response_detail(response));
     }

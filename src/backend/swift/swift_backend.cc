@@ -8,6 +8,7 @@
 #include <charconv>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
 #include "hoardfs/backend_factories.h"
 #include "hoardfs/log.h"
@@ -48,6 +49,23 @@ std::string encode_object_path(std::string_view name) {
     start = slash + 1;
   }
 }
+
+}  // namespace
+
+std::string md5_hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_md5(), nullptr);
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out.push_back(hex[digest[i] >> 4]);
+    out.push_back(hex[digest[i] & 15]);
+  }
+  return out;
+}
+
+namespace {
 
 bool parse_size(const std::string* text, uint64_t* out) {
   if (text == nullptr || text->empty()) return false;
@@ -253,7 +271,15 @@ Status SwiftBackend::get(const std::string& key, std::string* out) {
     http::Request request;
     request.url = object_url(storage_url, config_.container, name);
     return request;
-  }, &response));
+  }, &response, [&](const http::Response& answer) {
+    // A plain object's ETag is the MD5 of its bytes (a large object's is
+    // quoted and covers its manifest): a mismatch is damage in transit.
+    const std::string* etag = answer.header("etag");
+    if (answer.status == 200 && etag != nullptr && etag->size() == 32 && md5_hex(answer.body) != *etag) {
+      return Status::transient(what + ": the bytes received do not match the object's ETag");
+    }
+    return Status::ok();
+  }));
   if (response.status == 200) {
     *out = std::move(response.body);
     return Status::ok();
@@ -318,6 +344,13 @@ Status SwiftBackend::head(const std::string& key, ObjectInfo* info) {
   return Status::ok();
 }
 
+SwiftBackend::Judge SwiftBackend::corrupted_upload_is_retryable(const std::string& what) {
+  return [what](const http::Response& answer) {
+    if (answer.status == 422) return Status::transient(what + ": HTTP 422: Swift received different bytes (ETag)");
+    return Status::ok();
+  };
+}
+
 Status SwiftBackend::put(const std::string& key, std::string_view data) { return put_object(key, data, false); }
 
 Status SwiftBackend::put_if_absent(const std::string& key, std::string_view data) {
@@ -338,6 +371,7 @@ Status SwiftBackend::put_object(const std::string& key, std::string_view data, b
 
 Status SwiftBackend::put_single(const std::string& name, std::string_view data, bool if_absent) {
   const std::string what = fmt::format("PUT {}/{} ({} bytes)", config_.container, name, data.size());
+  const std::string etag = md5_hex(data);  // Swift refuses (422) bytes that do not match
   int attempts = 0;
   http::Response response;
   HOARDFS_RETURN_IF_ERROR(exchange(what, [&](const std::string& storage_url) {
@@ -345,11 +379,11 @@ Status SwiftBackend::put_single(const std::string& name, std::string_view data, 
     http::Request request;
     request.method = "PUT";
     request.url = object_url(storage_url, config_.container, name);
-    request.headers = {{"Content-Type", "application/octet-stream"}};
+    request.headers = {{"Content-Type", "application/octet-stream"}, {"ETag", etag}};
     if (if_absent) request.headers.emplace_back("If-None-Match", "*");
     request.body = body_of(data);
     return request;
-  }, &response));
+  }, &response, corrupted_upload_is_retryable(what)));
   if (response.status == 201) return Status::ok();
   if (response.status == 412 && if_absent) {
     // An earlier try whose answer was lost may have stored our own bytes.

@@ -72,12 +72,21 @@ class SwiftBackend final : public Backend {
   uint64_t slo_threshold() const { return slo_threshold_; }
   // Authentications so far (1 after open; +1 per renewed token).
   uint64_t authentications() const { return tokens_->authentications(); }
+  // The token and storage URL requests use now. For tests (which revoke it)
+  // and diagnostics; the token is a secret and must never be logged.
+  Result<AuthToken> current_token() {
+    auto lease = tokens_->current();
+    if (!lease) return lease.status();
+    return *lease->token;
+  }
 
  private:
   using RequestBuilder = std::function<http::Request(const std::string& storage_url)>;
   // Judges an answer that is neither 401 nor retryable by its status; a
   // retryable verdict repeats the request (e.g. a bulk delete's body says 503).
   using Judge = std::function<Status(const http::Response&)>;
+  // Swift answers 422 when the body does not match the ETag we sent.
+  static Judge corrupted_upload_is_retryable(const std::string& what);
 
   SwiftBackend(SwiftConfig config, std::unique_ptr<http::Client> client, std::unique_ptr<http::Client> bulk_client);
 
@@ -138,6 +147,9 @@ class SwiftBackend final : public Backend {
   std::atomic<bool> segments_may_exist_{true};
   std::atomic<uint64_t> large_uploads_started_{0};
 };
+
+// Lower-case hex MD5, as Swift's ETags.
+std::string md5_hex(std::string_view data);
 
 // The outcome of a bulk delete from its answer (Swift sends "200 OK" before it
 // deletes anything; the body's "Response Status" and "Errors" tell the rest).

@@ -105,20 +105,23 @@ Status SwiftBackend::put_large(const std::string& name, std::string_view data, b
     std::string_view piece = data.substr(offset, segment_size);
     std::string segment = fmt::format("{}/{}/{:08}", name, upload, number);
     const std::string what = fmt::format("PUT {}/{} ({} bytes)", segments_container_, segment, piece.size());
+    const std::string etag = md5_hex(piece);
     http::Response response;
     Status sent = exchange(what, [&](const std::string& storage_url) {
       http::Request request;
       request.method = "PUT";
       request.url = object_url(storage_url, segments_container_, segment);
-      request.headers = {{"Content-Type", "application/octet-stream"}};
+      request.headers = {{"Content-Type", "application/octet-stream"}, {"ETag", etag}};
       request.body = piece;
       return request;
-    }, &response);
+    }, &response, corrupted_upload_is_retryable(what));
     if (sent && response.status == 404) segments_container_ready_ = false;  // deleted under us
     if (sent && response.status != 201) sent = http::status_from_http(response.status, what, response_detail(response));
     if (!sent) return abandon(sent);
     uploaded.push_back(segment);
-    manifest.push_back({{"path", "/" + segments_container_ + "/" + segment}, {"size_bytes", piece.size()}});
+    // With the etag, Swift checks that the segment is still what we uploaded.
+    manifest.push_back(
+        {{"path", "/" + segments_container_ + "/" + segment}, {"etag", etag}, {"size_bytes", piece.size()}});
   }
 
   const std::string body = manifest.dump();

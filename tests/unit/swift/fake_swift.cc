@@ -1,6 +1,8 @@
 // See fake_swift.h.
 #include "fake_swift.h"
 
+#include "backend/swift/swift_backend.h"
+
 #include <chrono>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -173,6 +175,10 @@ FakeReply FakeSwift::object(const std::string& container, const std::string& nam
   auto it = objects.find(name);
   if (request.method == "PUT") {
     if (request.header("if-none-match") == "*" && it != objects.end()) return status_only(412);
+    if (!request.header("etag").empty() && request.header("etag") != swift::md5_hex(request.body)) {
+      ++etag_mismatches;
+      return status_only(422);
+    }
     objects[name] = request.body;
     return status_only(201);
   }
@@ -191,7 +197,9 @@ FakeReply FakeSwift::object(const std::string& container, const std::string& nam
     if (first >= it->second.size()) return status_only(416);
     return {206, {}, it->second.substr(first, last - first + 1)};
   }
-  return {200, {}, it->second};
+  FakeReply reply{200, {{"ETag", swift::md5_hex(it->second)}}, it->second};
+  if (!reply.body.empty() && corrupt_next_gets.load() > 0 && corrupt_next_gets-- > 0) reply.body[0] ^= 1;
+  return reply;
 }
 
 FakeReply FakeSwift::bulk_delete(const FakeRequest& request) {

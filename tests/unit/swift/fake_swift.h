@@ -29,6 +29,8 @@ class FakeSwift {
   std::atomic<bool> refuse_all_tokens{false};
   std::atomic<int> unavailable_next{0};     // answer this many storage requests 503 + Retry-After: 1
   std::atomic<int> auth_delay_ms{100};      // widens the window in which renewals could pile up
+  std::atomic<int> corrupt_next_gets{0};    // flip a byte of this many GET bodies (ETag unchanged)
+  std::atomic<int> etag_mismatches{0};      // PUTs refused with 422
 
   std::atomic<int> auth_calls{0};
   // Makes every token issued so far invalid (like a revocation).

@@ -142,6 +142,21 @@ TEST(SwiftBackend, BusyServerIsRetriedAfterRetryAfter) {
   EXPECT_TRUE(fake.has_object("c", "pre/k"));
 }
 
+TEST(SwiftBackend, DamageInTransitIsCaughtByEtagsAndRetried) {
+  FakeSwift fake;
+  fake.create_container("c");
+  auto backend = open_fake(fake);
+  ASSERT_TRUE(backend) << backend.status().to_string();
+  ASSERT_TRUE((*backend)->put("k", "precious bytes"));
+  EXPECT_EQ(fake.etag_mismatches.load(), 0);  // the ETag we sent matched
+  fake.corrupt_next_gets = 1;
+  std::string out;
+  ASSERT_TRUE((*backend)->get("k", &out));
+  EXPECT_EQ(out, "precious bytes");
+  EXPECT_EQ(count_requests(fake, "GET /v1/AUTH_test/c/pre/k"), 2u);
+  EXPECT_EQ(md5_hex(""), "d41d8cd98f00b204e9800998ecf8427e");
+}
+
 TEST(SwiftBackend, BulkDeleteWhenOfferedSingleDeletesOtherwise) {
   for (bool bulk : {true, false}) {
     FakeSwift fake;
@@ -221,6 +236,16 @@ TEST(SwiftBackend, KeystoneErrorsSayWhatIsWrong) {
       << old_keystone.status().message();
   EXPECT_NE(old_keystone.status().message().find("v2.0 (deprecated)"), std::string::npos)
       << old_keystone.status().message();
+}
+
+TEST(SwiftBackend, UnreadableCaFileIsRefused) {
+  BackendOptions options;
+  options.values = {{"ssl-ca-path", "/nonexistent/ca.pem"}};
+  auto parsed = parse_swift_config("swift://127.0.0.1:1/c", options, {"a:b", "c"});
+  ASSERT_TRUE(parsed);
+  auto backend = SwiftBackend::open(std::move(parsed.value()));
+  ASSERT_FALSE(backend);
+  EXPECT_EQ(backend.status().code(), Status::Code::kInvalidArgument) << backend.status().to_string();
 }
 
 TEST(SwiftBackend, UnreachableServerIsRetryable) {
