@@ -1,4 +1,5 @@
 // run_fuse_session: session set-up, mount, multi-threaded loop, unwind.
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +17,9 @@ namespace {
 // error line so that a failed mount can be explained in one line.
 std::mutex g_fuse_log_mutex;
 std::string g_last_fuse_error;
+// Until the mount exists, errors are only kept: they become the one-line
+// error of the failed mount instead of being logged twice.
+std::atomic<bool> g_log_fuse_errors{false};
 
 void forward_fuse_log(enum fuse_log_level level, const char* fmt, va_list ap) {
   char buffer[1024];
@@ -28,7 +32,11 @@ void forward_fuse_log(enum fuse_log_level level, const char* fmt, va_list ap) {
       std::lock_guard lock(g_fuse_log_mutex);
       g_last_fuse_error = line;
     }
-    log::error("libfuse: {}", line);
+    if (g_log_fuse_errors) {
+      log::error("libfuse: {}", line);
+    } else {
+      log::debug("libfuse: {}", line);
+    }
   } else if (level <= FUSE_LOG_WARNING) {
     log::warning("libfuse: {}", line);
   } else {
@@ -123,6 +131,7 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
     shutdown_unmounted(fs);
     return status;
   }
+  g_log_fuse_errors = true;
   log::info("mounted {} at {}", options.fsname, mountpoint);
   on_mounted(Status::ok());
 
@@ -139,12 +148,10 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
   if (options.handle_signals) fuse_remove_signal_handlers(session);
   fuse_session_destroy(session);
 
-  log::info("unmounted {}; uploading what is left", mountpoint);
+  log::debug("FUSE session of {} ended", mountpoint);
   Status status = fs.shutdown();
   if (!status.is_ok()) {
     log::error("final upload failed, data stays in the local cache: {}", status.to_string());
-  } else {
-    log::info("all data and metadata uploaded; exiting");
   }
   return status;
 }

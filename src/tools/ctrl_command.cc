@@ -51,26 +51,26 @@ void add_ctrl_command(CLI::App& root, CommandRunner* selected) {
   ctrl->require_subcommand(1);
 
   CLI::App* flush = ctrl->add_subcommand("flushcache", "Upload all dirty cache blocks now (progress on a terminal)");
-  flush->add_option("mountpoint", request->mountpoint, "Mount point")->required();
+  flush->add_option("MOUNTPOINT", request->mountpoint, "Mount point")->required();
   flush->add_flag("--quiet", request->quiet, "No progress output");
   flush->callback([request, selected] {
     *selected = [request] { return send(request->mountpoint, "flushcache", !request->quiet); };
   });
 
   CLI::App* upload = ctrl->add_subcommand("upload-meta", "Upload the metadata now");
-  upload->add_option("mountpoint", request->mountpoint, "Mount point")->required();
+  upload->add_option("MOUNTPOINT", request->mountpoint, "Mount point")->required();
   upload->callback([request, selected] {
     *selected = [request] { return send(request->mountpoint, "upload-meta", false); };
   });
 
   CLI::App* cachesize = ctrl->add_subcommand("cachesize", "Change the cache size limit (e.g. 10G)");
-  cachesize->add_option("size", request->argument, "New limit")->required();
-  cachesize->add_option("mountpoint", request->mountpoint, "Mount point")->required();
+  cachesize->add_option("SIZE", request->argument, "New limit")->required();
+  cachesize->add_option("MOUNTPOINT", request->mountpoint, "Mount point")->required();
   cachesize->callback([request, selected] { *selected = [request] { return run_cachesize(*request); }; });
 
   CLI::App* log_level = ctrl->add_subcommand("log", "Change the daemon's log level");
-  log_level->add_option("level", request->argument, "debug, info, warning or error")->required();
-  log_level->add_option("mountpoint", request->mountpoint, "Mount point")->required();
+  log_level->add_option("LEVEL", request->argument, "debug, info, warning or error")->required();
+  log_level->add_option("MOUNTPOINT", request->mountpoint, "Mount point")->required();
   log_level->callback([request, selected] { *selected = [request] { return run_log(*request); }; });
 }
 

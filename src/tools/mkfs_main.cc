@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "hoardfs/log.h"
 #include "hoardfs/metadata_store.h"
 #include "hoardfs/metadata_sync.h"
 #include "hoardfs/object_names.h"
@@ -34,12 +35,13 @@ struct MkfsRequest {
   StorageRequest storage;
   bool plain = false;
   bool quiet = false;
+  bool debug = false;
   std::string block_size = "1M";
 };
 
 void add_options(CLI::App& app, MkfsRequest& request) {
   app.description("Create a hoardfs filesystem in an empty storage location.");
-  app.add_option("url", request.storage.url, "Storage URL (local:///path, s3://, s3c://, swift://, swiftks://)")
+  app.add_option("URL", request.storage.url, "Storage URL (local:///path, s3://, s3c://, swift://, swiftks://)")
       ->required();
   app.add_flag("--plain", request.plain, "Create an unencrypted filesystem (no passphrase)");
   app.add_option("--blocksize", request.block_size,
@@ -48,6 +50,7 @@ void add_options(CLI::App& app, MkfsRequest& request) {
   app.add_option("--backend-options", request.storage.backend_options, "Backend options k=v,flag,...");
   app.add_option("--authfile", request.storage.authfile, "Authinfo file [default: ~/.hoardfs/authinfo]");
   app.add_flag("--quiet", request.quiet, "Print nothing on success");
+  app.add_flag("--debug", request.debug, "Log debug messages");
 }
 
 bool parse_block_size(const std::string& text, uint32_t* out, ToolError* error) {
@@ -155,6 +158,8 @@ int main(int argc, char** argv) {
   add_options(app, request);
   if (int done = parse_command_line(app, argc, argv); done >= 0) return done;
   if (sodium_init() < 0) return report_error(kTool, exit_code::kError, "cannot initialize libsodium");
+  // The summary tells what happened; routine log lines would only repeat it.
+  log::set_level(request.debug ? log::Level::kDebug : log::Level::kWarning);
 
   ToolError error;
   FilesystemParams params;

@@ -41,9 +41,9 @@ struct MountPlan {
 
 void add_options(CLI::App& app, MountRequest& request, std::vector<std::string>& option_lists) {
   app.description("Mount the hoardfs filesystem at URL on MOUNTPOINT.");
-  app.add_option("url", request.storage_url, "Storage URL (local:///path, s3://, s3c://, swift://, swiftks://)")
+  app.add_option("URL", request.storage_url, "Storage URL (local:///path, s3://, s3c://, swift://, swiftks://)")
       ->required();
-  app.add_option("mountpoint", request.mountpoint, "Directory to mount on")->required();
+  app.add_option("MOUNTPOINT", request.mountpoint, "Directory to mount on")->required();
   app.add_flag("--fg", request.foreground, "Stay in the foreground (log to stderr)");
   app.add_option("--cachedir", request.cachedir, "Cache root directory [default: ~/.cache/hoardfs]");
   app.add_option("--cachesize", request.cachesize, "Local cache size limit, e.g. 512M, 20G")

@@ -17,11 +17,13 @@ struct StatRequest {
   bool json = false;
 };
 
-// "41.0%" of `part` saved relative to `whole`.
-std::string saved_percent(uint64_t whole, uint64_t part) {
-  if (whole == 0) return "0.0%";
-  double saved = 100.0 * (1.0 - static_cast<double>(part) / static_cast<double>(whole));
-  return fmt::format("{:.1f}%", saved);
+// "41.0% saved" going from `before` to `after` bytes, or "0.3% larger" when
+// a step added bytes (incompressible data plus the object headers).
+std::string change_text(uint64_t before, uint64_t after) {
+  if (before == 0) return "0.0% saved";
+  double ratio = static_cast<double>(after) / static_cast<double>(before);
+  if (after <= before) return fmt::format("{:.1f}% saved", 100.0 * (1.0 - ratio));
+  return fmt::format("{:.1f}% larger", 100.0 * (ratio - 1.0));
 }
 
 void print_human(const FsStats& s) {
@@ -29,11 +31,11 @@ void print_human(const FsStats& s) {
   fmt::print("Inodes:               {}\n", s.inodes);
   fmt::print("Data blocks:          {}\n", s.blocks);
   fmt::print("Total data size:      {}\n", format_size(s.data_bytes));
-  fmt::print("After deduplication:  {} ({} saved)\n", format_size(s.dedup_bytes),
-             saved_percent(s.data_bytes, s.dedup_bytes));
-  fmt::print("After compression:    {} ({} saved by compression, {} in total)\n",
-             format_size(s.compressed_bytes), saved_percent(s.dedup_bytes, s.compressed_bytes),
-             saved_percent(s.data_bytes, s.compressed_bytes));
+  fmt::print("After deduplication:  {} ({})\n", format_size(s.dedup_bytes),
+             change_text(s.data_bytes, s.dedup_bytes));
+  fmt::print("After compression:    {} ({} by compression, {} in total)\n",
+             format_size(s.compressed_bytes), change_text(s.dedup_bytes, s.compressed_bytes),
+             change_text(s.data_bytes, s.compressed_bytes));
   fmt::print("Metadata size:        {}\n", format_size(s.metadata_bytes));
   if (s.cache_limit_bytes > 0) {
     fmt::print("Cache:                {} of {}\n", format_size(s.cache_bytes), format_size(s.cache_limit_bytes));
@@ -62,7 +64,7 @@ void add_stat_command(CLI::App& root, CommandRunner* selected) {
   auto request = std::make_shared<StatRequest>();
   CLI::App* command = root.add_subcommand(
       "stat", "Show entries, blocks, data size, savings by dedup and compression, cache use");
-  command->add_option("mountpoint", request->mountpoint, "Mount point of a hoardfs filesystem")->required();
+  command->add_option("MOUNTPOINT", request->mountpoint, "Mount point of a hoardfs filesystem")->required();
   command->add_flag("--json", request->json,
                     "Print one JSON object (entries, inodes, blocks, data_bytes, dedup_bytes, "
                     "compressed_bytes, metadata_bytes, cache_bytes, dirty_bytes, ...)");

@@ -111,6 +111,7 @@ std::string format_size(uint64_t bytes) {
     value /= 1024;
     ++unit;
   }
+  if (value == std::floor(value)) return fmt::format("{:.0f} {}", value, kUnits[unit]);
   return fmt::format("{:.{}f} {}", value, value < 10 ? 2 : (value < 100 ? 1 : 0), kUnits[unit]);
 }
 

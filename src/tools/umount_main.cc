@@ -40,7 +40,7 @@ void add_options(CLI::App& app, UmountRequest& request) {
   app.description(
       "Upload all cached data and metadata of a hoardfs mount, unmount it and wait until its "
       "daemon has exited.");
-  app.add_option("mountpoint", request.mountpoint, "The mount point")->required();
+  app.add_option("MOUNTPOINT", request.mountpoint, "The mount point")->required();
   app.add_flag("--quiet", request.quiet, "No progress output");
   // Flags umount(8) may hand to a helper: accepted and ignored.
   static int ignored_flags = 0;

@@ -15,7 +15,8 @@ TEST(Progress, Durations) {
 
 TEST(Progress, Rates) {
   EXPECT_EQ(format_rate(0), "0 B/s");
-  EXPECT_EQ(format_rate(12.0 * 1024 * 1024), "12.0 MiB/s");
+  EXPECT_EQ(format_rate(12.0 * 1024 * 1024), "12 MiB/s");
+  EXPECT_EQ(format_rate(12.5 * 1024 * 1024), "12.5 MiB/s");
 }
 
 TEST(Progress, DrainEstimate) {
@@ -29,7 +30,7 @@ TEST(Progress, DrainEstimate) {
   ASSERT_TRUE(estimator.eta_seconds().has_value());
   EXPECT_DOUBLE_EQ(*estimator.eta_seconds(), 9.0);
   EXPECT_EQ(drain_progress_text("Uploading", estimator),
-            "Uploading: 90.0 MiB left, 10.0 MiB/s, about 0:09 remaining");
+            "Uploading: 90 MiB left, 10 MiB/s, about 0:09 remaining");
   estimator.add_sample(2.0, 0);
   EXPECT_EQ(*estimator.eta_seconds(), 0.0);
 }

@@ -38,9 +38,11 @@ TEST(ParseSize, RejectsGarbage) {
 TEST(FormatSize, HumanUnits) {
   EXPECT_EQ(format_size(0), "0 B");
   EXPECT_EQ(format_size(1023), "1023 B");
-  EXPECT_EQ(format_size(1024), "1.00 KiB");
+  EXPECT_EQ(format_size(1024), "1 KiB");
+  EXPECT_EQ(format_size(1u << 20), "1 MiB");
   EXPECT_EQ(format_size(1536), "1.50 KiB");
-  EXPECT_EQ(format_size(15ull << 20), "15.0 MiB");
+  EXPECT_EQ(format_size(15ull << 20), "15 MiB");
+  EXPECT_EQ(format_size((15ull << 20) + (1u << 19)), "15.5 MiB");
   EXPECT_EQ(format_size(300ull << 30), "300 GiB");
 }
 
