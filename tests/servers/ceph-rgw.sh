@@ -9,6 +9,8 @@
 #   wipe    stops and deletes the cluster
 # Env: HOARDFS_RGW_HOME (/tmp/hoardfs-rgw), HOARDFS_RGW_PORT (7480),
 #      HOARDFS_RGW_MON_PORT (msgr2 port, 3310; msgr1 uses +1)
+# With HOARDFS_TEST_ENV=FILE (scripts/test.sh), start also appends the export
+# lines to FILE. "env" prints them without starting anything.
 set -euo pipefail
 SELF=$(readlink -f "$0")
 H=${HOARDFS_RGW_HOME:-/tmp/hoardfs-rgw}
@@ -29,6 +31,13 @@ export HOARDFS_TEST_RGW=127.0.0.1:$PORT
 export HOARDFS_TEST_RGW_KEY=$ACCESS_KEY
 export HOARDFS_TEST_RGW_SECRET=$SECRET_KEY
 EOF
+}
+
+# The test environment on stdout, and appended to $HOARDFS_TEST_ENV when set
+# (scripts/test.sh sources that file before running the tests).
+emit_env() {
+    print_env
+    if [ -n "${HOARDFS_TEST_ENV:-}" ]; then print_env >>"$HOARDFS_TEST_ENV"; fi
 }
 
 do_stop() {
@@ -125,7 +134,7 @@ osd_up() { ceph_ osd stat 2>/dev/null | grep -q '1 up'; }
 do_start() {
     install
     if running mon && running osd && running rgw && answering; then
-        say "already running on http://127.0.0.1:$PORT"; print_env; return
+        say "already running on http://127.0.0.1:$PORT"; emit_env; return
     fi
     do_stop
     local t0; t0=$(date +%s)
@@ -155,7 +164,7 @@ do_start() {
         radosgw-admin -c "$CONF" user create --uid=hoardfs --display-name=hoardfs-tests \
             --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >/dev/null
     say "up in $(( $(date +%s) - t0 )) s on http://127.0.0.1:$PORT (logs $LOG; stop: $SELF stop)"
-    print_env
+    emit_env
 }
 
 case "${1:-}" in

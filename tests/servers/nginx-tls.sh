@@ -9,6 +9,8 @@
 #           stderr), Swift's included:  eval "$(tests/servers/nginx-tls.sh start)"
 # Env: HOARDFS_NGINX_HOME (/tmp/hoardfs-nginx), HOARDFS_NGINX_PORT (8443),
 #      HOARDFS_SWIFT_PORT (8080, the upstream)
+# With HOARDFS_TEST_ENV=FILE (scripts/test.sh), start also appends the export
+# lines to FILE. "env" prints them without starting anything.
 set -euo pipefail
 SELF=$(readlink -f "$0")
 HERE=$(dirname "$SELF")
@@ -29,6 +31,13 @@ export HOARDFS_TEST_NGINX_S3_SECRET=testing
 export HOARDFS_TEST_NGINX_CA=$H/ca.pem
 export HOARDFS_TEST_NGINX_WRONG_CA=$H/wrong-ca.pem
 EOF
+}
+
+# The test environment on stdout, and appended to $HOARDFS_TEST_ENV when set
+# (scripts/test.sh sources that file before running the tests).
+emit_env() {
+    print_env
+    if [ -n "${HOARDFS_TEST_ENV:-}" ]; then print_env >>"$HOARDFS_TEST_ENV"; fi
 }
 
 do_stop() {
@@ -113,7 +122,7 @@ do_start() {
     install
     "$HERE/swift-aio.sh" start >/dev/null
     mkdir -p "$H"
-    if running && answering; then say "already running on https://127.0.0.1:$PORT"; print_env; return; fi
+    if running && answering; then say "already running on https://127.0.0.1:$PORT"; emit_env; return; fi
     do_stop
     make_certificates
     write_config
@@ -121,7 +130,7 @@ do_start() {
     for _ in $(seq 100); do
         if answering; then
             say "up on https://127.0.0.1:$PORT -> http://127.0.0.1:$UPSTREAM (CA $H/ca.pem; stop: $SELF stop)"
-            print_env; return
+            emit_env; return
         fi
         sleep 0.1
     done

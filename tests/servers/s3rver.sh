@@ -10,6 +10,8 @@
 #
 # s3rver's keys are fixed: S3RVER / S3RVER. It checks SigV2 signatures but
 # not SigV4 ones, so the wrong-secret tests do not run against it.
+# With HOARDFS_TEST_ENV=FILE (scripts/test.sh), start also appends the export
+# lines to FILE. "env" prints them without starting anything.
 set -euo pipefail
 SELF=$(readlink -f "$0")
 HOME_DIR=${HOARDFS_S3RVER_HOME:-/tmp/hoardfs-s3rver}
@@ -28,6 +30,13 @@ export HOARDFS_TEST_S3RVER=127.0.0.1:$PORT
 export HOARDFS_TEST_S3RVER_KEY=S3RVER
 export HOARDFS_TEST_S3RVER_SECRET=S3RVER
 EOF
+}
+
+# The test environment on stdout, and appended to $HOARDFS_TEST_ENV when set
+# (scripts/test.sh sources that file before running the tests).
+emit_env() {
+    print_env
+    if [ -n "${HOARDFS_TEST_ENV:-}" ]; then print_env >>"$HOARDFS_TEST_ENV"; fi
 }
 
 do_stop() {
@@ -59,7 +68,7 @@ do_start() {
     install
     if running && answering; then
         say "already running on http://127.0.0.1:$PORT"
-        print_env; return
+        emit_env; return
     fi
     do_stop
     # -a 127.0.0.1: loopback only; --no-vhost-buckets: path-style addressing.
@@ -67,7 +76,7 @@ do_start() {
         --no-vhost-buckets >"$LOGFILE" 2>&1 </dev/null &
     echo $! >"$PIDFILE"
     for _ in $(seq 150); do
-        answering && { say "up on http://127.0.0.1:$PORT (log $LOGFILE; stop: $SELF stop)"; print_env; return; }
+        answering && { say "up on http://127.0.0.1:$PORT (log $LOGFILE; stop: $SELF stop)"; emit_env; return; }
         running || break
         sleep 0.1
     done

@@ -15,6 +15,8 @@
 #   test:tester3 / testing3 (no admin rights), test2:tester2 / testing2.
 # Swift v1 auth: http://127.0.0.1:8080/auth/v1.0.  S3: http://127.0.0.1:8080,
 #   access key "test:tester", secret "testing", region us-east-1 only.
+# With HOARDFS_TEST_ENV=FILE (scripts/test.sh), start also appends the export
+# lines to FILE. "env" prints them without starting anything.
 set -euo pipefail
 SELF=$(readlink -f "$0")
 H=${HOARDFS_SWIFT_HOME:-/tmp/hoardfs-swift}
@@ -48,6 +50,13 @@ export HOARDFS_TEST_SWIFT_AUTH_URL=http://127.0.0.1:$PORT/auth/v1.0
 export HOARDFS_TEST_SWIFT_LOGIN=test:tester
 export HOARDFS_TEST_SWIFT_PASSWORD=testing
 EOF
+}
+
+# The test environment on stdout, and appended to $HOARDFS_TEST_ENV when set
+# (scripts/test.sh sources that file before running the tests).
+emit_env() {
+    print_env
+    if [ -n "${HOARDFS_TEST_ENV:-}" ]; then print_env >>"$HOARDFS_TEST_ENV"; fi
 }
 
 do_stop() {
@@ -193,7 +202,7 @@ do_start() {
     install
     local all=1
     for d in $DAEMONS; do running "$d" || all=0; done
-    if [ $all = 1 ] && healthy; then say "already running on http://127.0.0.1:$PORT"; print_env; return; fi
+    if [ $all = 1 ] && healthy; then say "already running on http://127.0.0.1:$PORT"; emit_env; return; fi
     if [ $all = 0 ] && authenticates; then
         say "ERROR: another Swift already answers on 127.0.0.1:$PORT; stop it first"; exit 1
     fi
@@ -211,7 +220,7 @@ do_start() {
     for _ in $(seq 300); do
         if healthy; then
             say "up in $(( $(date +%s) - t0 )) s on http://127.0.0.1:$PORT (logs $LOG; stop: $SELF stop)"
-            print_env; return
+            emit_env; return
         fi
         for d in $DAEMONS; do
             running "$d" || { say "ERROR: $d died:"; tail -20 "$LOG/$d.log" >&2; do_stop; exit 1; }

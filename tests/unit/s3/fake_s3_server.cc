@@ -56,6 +56,8 @@ const char* reason(int status) {
     case 204: return "No Content";
     case 206: return "Partial Content";
     case 404: return "Not Found";
+    case 403: return "Forbidden";
+    case 412: return "Precondition Failed";
     case 416: return "Range Not Satisfiable";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -75,7 +77,12 @@ bool send_all(int fd, std::string_view data) {
 
 }  // namespace
 
-FakeS3Server::FakeS3Server() {
+FakeS3Server::FakeS3Server(std::string upstream) : upstream_(std::move(upstream)) {
+  if (!upstream_.empty()) {
+    http::ClientOptions options;
+    options.max_connections = 16;
+    client_ = std::move(http::Client::create(options).value());
+  }
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -262,7 +269,31 @@ void FakeS3Server::serve(int fd) {
   }
 }
 
+FakeS3Server::Response FakeS3Server::forward(const Request& request) {
+  http::Request out;
+  out.method = request.method;
+  out.url = "http://" + upstream_ + request.target;
+  for (const auto& [name, value] : request.headers) {
+    if (name != "content-length" && name != "connection" && name != "user-agent") out.headers.emplace_back(name, value);
+  }
+  out.body = request.body;
+  http::Response in;
+  if (!client_->perform(out, &in).is_ok()) return {502, {}, error_xml("BadGateway")};
+  Response response{static_cast<int>(in.status), {}, std::move(in.body)};
+  for (const auto& [name, value] : in.headers) {
+    if (name == "content-length") {
+      if (request.method == "HEAD") response.body.assign(std::stoul(value), '\0');  // sets Content-Length only
+      continue;
+    }
+    if (name != "connection" && name != "transfer-encoding" && name != "keep-alive") {
+      response.headers.emplace_back(name, value);
+    }
+  }
+  return response;
+}
+
 FakeS3Server::Response FakeS3Server::handle(const Request& request) {
+  if (!upstream_.empty()) return forward(request);
   // "/bucket" or "/bucket/" is the bucket itself.
   size_t slash = request.path.find('/', 1);
   if (slash == std::string::npos || slash + 1 == request.path.size()) return handle_bucket(request);

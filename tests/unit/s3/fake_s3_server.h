@@ -11,10 +11,13 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "backend/http/http_client.h"
 
 namespace hoardfs::testing {
 
@@ -30,7 +33,11 @@ class FakeS3Server {
     kNotImplemented, // 501 NotImplemented (a gateway without the feature)
   };
 
-  FakeS3Server();  // listens on 127.0.0.1, a free port
+  // Listens on 127.0.0.1, a free port. With an upstream ("127.0.0.1:7480")
+  // it is a fault-injecting proxy: requests go to that real server unchanged
+  // (Host included, so signatures stay valid) and the answers come back,
+  // with the injected faults applied.
+  explicit FakeS3Server(std::string upstream = "");
   ~FakeS3Server();
   FakeS3Server(const FakeS3Server&) = delete;
   FakeS3Server& operator=(const FakeS3Server&) = delete;
@@ -77,6 +84,7 @@ class FakeS3Server {
     int count;
   };
 
+  Response forward(const Request& request);
   void accept_loop();
   void serve(int fd);
   Response handle(const Request& request);
@@ -84,6 +92,8 @@ class FakeS3Server {
   Response handle_multipart(const Request& request);
   bool take_fault(const Request& request, Fault* fault);
 
+  const std::string upstream_;
+  std::unique_ptr<http::Client> client_;  // proxy mode only
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
