@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import json
 import os
+import subprocess
 import random
 import socket
 import stat
@@ -20,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hoardfs_e2e import (Checks, Hoard, assert_same_tree, check_eq, expect_errno, log,  # noqa: E402
+from hoardfs_e2e import (CLI, Checks, Hoard, assert_same_tree, check_eq, expect_errno, log,  # noqa: E402
                          require_environment, snapshot, wait_until)
 
 MiB = 1 << 20
@@ -877,6 +878,9 @@ def main():
 
         def take_reference():
             reference.update(snapshot(m, with_ctime=True))
+            # data_bytes counts uploaded blocks: upload them all first so the
+            # figure cannot depend on how far the write-back has got.
+            subprocess.run([CLI, "ctrl", "flushcache", m], check=True, timeout=600)
             reference_stats.update(h.stat_json())
             log(f"    reference: {len(reference)} entries, stat {reference_stats}")
 
