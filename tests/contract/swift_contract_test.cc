@@ -6,15 +6,12 @@
 // SKIP (see swift_test_env.h).
 #include "backend/swift/swift_backend.h"
 #include "backend_contract.h"
-#include "hoardfs/log.h"
 #include "swift_test_env.h"
 
 namespace {
 
 using hoardfs::Backend;
 using hoardfs::testing::SwiftServer;
-
-const bool quiet = (hoardfs::log::set_level(hoardfs::log::Level::kError), true);
 
 std::unique_ptr<Backend> open_contract_backend(const std::optional<SwiftServer>& server, const std::string& prefix,
                                                const std::string& options = "") {

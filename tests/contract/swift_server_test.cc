@@ -13,7 +13,6 @@
 
 #include "backend/http/http_client.h"
 #include "backend/swift/swift_backend.h"
-#include "hoardfs/log.h"
 #include "swift_test_env.h"
 
 namespace hoardfs::swift {
@@ -23,8 +22,6 @@ using hoardfs::testing::keystone_swift;
 using hoardfs::testing::SwiftServer;
 using hoardfs::testing::unique_name;
 using hoardfs::testing::v1_swift;
-
-const bool quiet = (log::set_level(log::Level::kError), true);
 
 #define REQUIRE_SERVER(server) \
   if (!(server)) GTEST_SKIP() << "Swift server not configured (run tests/servers/swift-*.sh start)"
