@@ -7,6 +7,8 @@
 # Usage:  keystone.sh start|stop|status|env     (idempotent; start is the default)
 #         start and env print the test environment as `export` lines on stdout
 #         (progress goes to stderr):  eval "$(tests/servers/keystone.sh start)"
+#         It is published to $HOARDFS_TEST_ENV (scripts/test.sh) only by
+#         swift-keystone.sh, once the Swift that the variables lead to answers.
 # Env:    KS_HOME  (default /tmp/hoardfs-keystone)
 #         KS_PORT  (default 5000; the port is written into the catalog at
 #                   bootstrap, so a new port needs a new KS_HOME)

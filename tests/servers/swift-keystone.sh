@@ -11,6 +11,8 @@
 #         lines on stdout, progress on stderr:
 #           eval "$(tests/servers/swift-keystone.sh start)"
 #         stop stops this Swift and Keystone
+#         With HOARDFS_TEST_ENV=FILE (scripts/test.sh), start also appends the
+#         export lines to FILE, once both servers answer.
 # Env:    SWIFT_KS_HOME (default /tmp/hoardfs-swift-ks)  SWIFT_KS_PORT (proxy, default 8081)
 #         SWIFT_KS_MEMCACHED_PORT (default 11213)
 #         SWIFT_KS_BACKEND_BASE (default 6300: object +0, container +1, account +2)
@@ -31,6 +33,11 @@ SERVICES="memcached account container object proxy container-updater object-upda
 export KS_PORT KS_SWIFT_URL=http://127.0.0.1:$PORT
 
 say() { echo "swift-keystone.sh: $*" >&2; }
+# The test environment on stdout, and appended to $HOARDFS_TEST_ENV when set.
+publish_env() {
+    HOARDFS_TEST_ENV= "$HERE/keystone.sh" env
+    if [ -n "${HOARDFS_TEST_ENV:-}" ]; then "$HERE/keystone.sh" env >>"$HOARDFS_TEST_ENV"; fi
+}
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 healthy() { curl -fs -o /dev/null --max-time 5 "http://127.0.0.1:$1/healthcheck"; }
 
@@ -80,7 +87,7 @@ if [ -n "$need" ]; then
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends $need >&2
 fi
 
-"$HERE/keystone.sh" start >/dev/null
+HOARDFS_TEST_ENV= "$HERE/keystone.sh" start >/dev/null
 
 # Swift reads its hash path salt from the fixed path /etc/swift/swift.conf
 # (Debian ships one); write one only when it is missing.
@@ -95,7 +102,7 @@ all_up=1
 for s in $SERVICES; do alive "$RUN/$s.pid" || all_up=0; done
 if [ $all_up = 1 ] && healthy "$PORT"; then
     say "already running on http://127.0.0.1:$PORT"
-    "$HERE/keystone.sh" env
+    publish_env
     exit 0
 fi
 stop_swift
@@ -239,4 +246,4 @@ done
 [ $ok = 1 ] || { say "ERROR: Swift did not answer in 60 s; logs in $LOG"; stop_swift; exit 1; }
 
 say "up on http://127.0.0.1:$PORT in $(( $(date +%s) - T0 )) s (Keystone $KEYSTONE_URL/v3); logs $LOG; stop: $SELF stop"
-"$HERE/keystone.sh" env
+publish_env
