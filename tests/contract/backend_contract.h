@@ -34,6 +34,9 @@ namespace hoardfs::testing {
 struct BackendFactory {
   std::string name;  // suffix of the test names: letters, digits and '_'
   std::function<std::unique_ptr<Backend>()> make;
+  // A server over the network: the many-key tests use fewer keys (still more
+  // than one server page and one delete batch), so a run stays in minutes.
+  bool remote = false;
 };
 
 class BackendContractTest : public ::testing::TestWithParam<BackendFactory> {
@@ -48,6 +51,10 @@ class BackendContractTest : public ::testing::TestWithParam<BackendFactory> {
   // Every key under `prefix`, following pagination with `max_keys` per page,
   // checking on the way the per-page rules (order, bounds, truncation).
   std::vector<ObjectInfo> list_paged(const std::string& prefix, size_t max_keys, size_t* pages = nullptr);
+
+  // How many keys the many-key tests use: `local` for in-process backends,
+  // `remote` for servers (see BackendFactory::remote).
+  int scaled(int local, int remote) const { return GetParam().remote ? remote : local; }
 
   std::unique_ptr<Backend> backend_;
   std::string namespace_;
@@ -72,4 +79,10 @@ using hoardfs::testing::BackendContractTest;
 #define HOARDFS_INSTANTIATE_BACKEND_CONTRACT(NAME, FACTORY)                                  \
   INSTANTIATE_TEST_SUITE_P(NAME, BackendContractTest,                                        \
                            ::testing::Values(::hoardfs::testing::BackendFactory{#NAME, FACTORY}), \
+                           ::hoardfs::testing::backend_factory_name)
+
+// The same for a backend that talks to a server (BackendFactory::remote).
+#define HOARDFS_INSTANTIATE_REMOTE_BACKEND_CONTRACT(NAME, FACTORY)                                 \
+  INSTANTIATE_TEST_SUITE_P(NAME, BackendContractTest,                                              \
+                           ::testing::Values(::hoardfs::testing::BackendFactory{#NAME, FACTORY, true}), \
                            ::hoardfs::testing::backend_factory_name)

@@ -136,14 +136,16 @@ TEST_P(BackendContractTest, ListHonoursMaxKeysAndTruncation) {
 
 TEST_P(BackendContractTest, PaginationOverThousandsOfKeys) {
   std::vector<std::string> keys;
-  for (int i = 0; i < 2500; ++i) keys.push_back(key(data_key(i)));
+  // Above S3's 1000 keys per answer either way.
+  const int count = scaled(2500, 1100);
+  for (int i = 0; i < count; ++i) keys.push_back(key(data_key(i)));
   put_many(keys, "k");
   std::sort(keys.begin(), keys.end());
   ASSERT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), keys.size());
 
   size_t pages = 0;
   EXPECT_EQ(keys_of(list_paged(key("data/"), 1000, &pages)), keys);
-  EXPECT_GE(pages, 3u);
+  EXPECT_GE(pages, 2u);
   EXPECT_EQ(keys_of(list_paged(key("data/"), 10000)), keys);
   EXPECT_EQ(keys_of(list_paged(key("data/"), 333)), keys);
 
@@ -168,7 +170,7 @@ TEST_P(BackendContractTest, ListDoesNotShowRemovedKeys) {
 }
 
 TEST_P(BackendContractTest, ConcurrentPutsFromManyThreads) {
-  constexpr int kThreads = 8, kPerThread = 40;
+  const int kThreads = 8, kPerThread = scaled(40, 12);
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
   for (int t = 0; t < kThreads; ++t) {
@@ -214,8 +216,11 @@ TEST_P(BackendContractTest, OverwriteIsAtomicForConcurrentReaders) {
         std::string out;
         Status status = backend_->get(key("atomic"), &out);
         ++reads;
-        if (!status.is_ok() || out.size() != kSize ||
-            out.find_first_not_of(out[0]) != std::string::npos) {
+        if (!status.is_ok()) {
+          ADD_FAILURE() << status.to_string();
+          ++bad_reads;
+        } else if (out.size() != kSize || out.find_first_not_of(out[0]) != std::string::npos) {
+          ADD_FAILURE() << "read " << out.size() << " bytes, not one whole version";
           ++bad_reads;
         }
       }

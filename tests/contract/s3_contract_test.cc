@@ -26,7 +26,7 @@ std::function<std::unique_ptr<Backend>()> s3_factory(const std::string& which, c
 }
 
 #define HOARDFS_S3_CONTRACT(NAME, WHICH, OPTIONS) \
-  HOARDFS_INSTANTIATE_BACKEND_CONTRACT(NAME, s3_factory(WHICH, OPTIONS))
+  HOARDFS_INSTANTIATE_REMOTE_BACKEND_CONTRACT(NAME, s3_factory(WHICH, OPTIONS))
 
 HOARDFS_S3_CONTRACT(SwiftS3SigV4, "swift", "");
 HOARDFS_S3_CONTRACT(SwiftS3SigV2ListV2, "swift", "sig=v2,list=v2");

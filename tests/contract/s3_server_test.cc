@@ -164,6 +164,7 @@ TEST_P(S3ServerTest, OpenBackendTakesTheUrlAndOptions) {
 // nothing corrupt is returned.
 TEST_P(S3ServerTest, FaultsBetweenBackendAndServerAreSurvived) {
   if (server_.name == "nginx") GTEST_SKIP() << "the proxy speaks plain HTTP";
+  if (v2()) GTEST_SKIP() << "once per server is enough (the signature version does not matter here)";
   FakeS3Server proxy(server_.endpoint);
   S3Server via_proxy = server_;
   via_proxy.endpoint = proxy.endpoint();
@@ -229,7 +230,9 @@ class S3TlsTest : public ::testing::Test {
     if (!config) return config.status();
     auto backend = s3::S3Backend::open(std::move(config.value()));
     if (!backend) return backend.status();
-    Status status = backend.value()->put("k", "v");
+    bool created = false;
+    Status status = backend.value()->ensure_bucket(&created);
+    if (status.is_ok()) status = backend.value()->put("k", "v");
     if (status.is_ok()) backend.value()->remove({"k"});
     return status;
   }
@@ -237,7 +240,10 @@ class S3TlsTest : public ::testing::Test {
   S3Server server_;
 };
 
-TEST_F(S3TlsTest, RightCaIsTrusted) { EXPECT_TRUE(try_put(server_.options).is_ok()); }
+TEST_F(S3TlsTest, RightCaIsTrusted) {
+  Status status = try_put(server_.options);
+  EXPECT_TRUE(status.is_ok()) << status.to_string();
+}
 
 TEST_F(S3TlsTest, WrongCaIsRefusedAtOnce) {
   auto start = steady_clock::now();

@@ -28,17 +28,17 @@ std::unique_ptr<Backend> open_contract_backend(const std::optional<SwiftServer>&
   return backend ? std::move(backend).value() : nullptr;
 }
 
-HOARDFS_INSTANTIATE_BACKEND_CONTRACT(SwiftV1, [] {
+HOARDFS_INSTANTIATE_REMOTE_BACKEND_CONTRACT(SwiftV1, [] {
   return open_contract_backend(hoardfs::testing::v1_swift(), "some/prefix-");
 });
 
-HOARDFS_INSTANTIATE_BACKEND_CONTRACT(SwiftKeystone, [] {
+HOARDFS_INSTANTIATE_REMOTE_BACKEND_CONTRACT(SwiftKeystone, [] {
   return open_contract_backend(hoardfs::testing::keystone_swift(), "");
 });
 
 // Only the object-size tests matter here; tests/contract/meson.build filters
 // out the slow many-key ones, which a threshold does not change.
-HOARDFS_INSTANTIATE_BACKEND_CONTRACT(SwiftV1LargeObjects, [] {
+HOARDFS_INSTANTIATE_REMOTE_BACKEND_CONTRACT(SwiftV1LargeObjects, [] {
   return open_contract_backend(hoardfs::testing::v1_swift(), "slo/", "slo-threshold=1M,slo-segment-size=1M");
 });
 

@@ -138,13 +138,25 @@ Status S3Backend::execute(const Call& call, http::Response* response, int* attem
   });
 }
 
+Status S3Backend::execute_read(const Call& call, http::Response* response) {
+  Status status = execute(call, response);
+  for (int pause_ms : {100, 300}) {
+    if (!status.is_not_found()) break;
+    auto error = parse_error(response->body);
+    if (error && error->code == "NoSuchBucket") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+    status = execute(call, response);
+  }
+  return status;
+}
+
 Status S3Backend::get(const std::string& key, std::string* out) {
   HOARDFS_RETURN_IF_ERROR(check_object_key(key));
   Call call{.method = "GET", .key = full_key(key), .what = "GET " + key};
   std::string detail;
   for (int read = 1; read <= kChecksumReads; ++read) {
     http::Response response;
-    HOARDFS_RETURN_IF_ERROR(execute(call, &response));
+    HOARDFS_RETURN_IF_ERROR(execute_read(call, &response));
     if (checksum_matches(response, response.body, &detail)) {
       *out = std::move(response.body);
       return Status::ok();
@@ -168,7 +180,7 @@ Status S3Backend::get_range(const std::string& key, uint64_t offset, uint64_t le
             .headers = {{"Range", fmt::format("bytes={}-{}", offset, last)}},
             .what = fmt::format("GET {} bytes {}-{}", key, offset, last)};
   http::Response response;
-  Status status = execute(call, &response);
+  Status status = execute_read(call, &response);
   if (!status.is_ok()) {
     // 416: the range starts at or past the end; the contract says "no bytes".
     if (response.status == 416) {

@@ -90,6 +90,10 @@ class S3Backend final : public Backend {
   // *attempts (optional) tells how many times the request was sent.
   Status execute(const Call& call, http::Response* response, int* attempts = nullptr);
   size_t delete_batch_size() const { return config_.aws ? 1000 : 250; }
+  // execute() for GETs of objects: a NoSuchKey is asked again twice, 0.1 and
+  // 0.3 s later, because Swift's S3 layer answers 404 for an object in the
+  // instant another PUT replaces it. A missing object costs three requests.
+  Status execute_read(const Call& call, http::Response* response);
   std::string full_key(const std::string& key) const { return config_.prefix + key; }
   std::string request_path(const std::string& full_key) const;
 

@@ -94,6 +94,11 @@ class SwiftBackend final : public Backend {
   // non-retryable HTTP answer and the caller maps response->status.
   Status exchange(std::string_view what, const RequestBuilder& build, http::Response* response,
                   const Judge& judge = {}, http::Client* client = nullptr);
+  // exchange() for GETs of objects: a 404 is asked again twice, 0.1 and 0.3 s
+  // later, because an object server answers 404 in the instant another PUT
+  // replaces the object. A missing object costs three requests.
+  Status exchange_read(std::string_view what, const RequestBuilder& build, http::Response* response,
+                       const Judge& judge = {});
   // HEAD of the container at open: records whether it is missing.
   Status probe_container();
   Status check_container_exists();
