@@ -91,6 +91,14 @@ struct Credentials {
 Result<std::unique_ptr<Backend>> open_backend(const std::string& url, const BackendOptions& options,
                                               const Credentials& credentials);
 
+// Creates the bucket (s3://, s3c://) or container (swift://, swiftks://) a
+// storage URL names when it does not exist yet; *created tells whether it
+// did. Nothing to do for local:// (the backend makes its directory) and
+// memory://. Errors as open_backend(), plus the server's refusal (e.g. the
+// bucket name is taken, or the credentials may not create buckets).
+Status create_storage(const std::string& url, const BackendOptions& options, const Credentials& credentials,
+                      bool* created);
+
 // Parses "k=v,flag,k2=v2".
 Result<BackendOptions> parse_backend_options(const std::string& text);
 

@@ -23,6 +23,12 @@ namespace hoardfs {
 Result<std::unique_ptr<Backend>> open_s3_backend(const std::string& url, const BackendOptions& options,
                                                  const Credentials& credentials);
 
+// Their halves of create_storage() (backend.h).
+Status create_s3_bucket(const std::string& url, const BackendOptions& options, const Credentials& credentials,
+                        bool* created);
+Status create_swift_container(const std::string& url, const BackendOptions& options,
+                              const Credentials& credentials, bool* created);
+
 // swift://HOST:PORT/CONTAINER/PREFIX and swiftks://HOST:PORT/REGION:CONTAINER/PREFIX.
 Result<std::unique_ptr<Backend>> open_swift_backend(const std::string& url, const BackendOptions& options,
                                                     const Credentials& credentials);

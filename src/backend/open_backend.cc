@@ -147,4 +147,19 @@ Result<std::unique_ptr<Backend>> open_backend(const std::string& url, const Back
   return backend;
 }
 
+Status create_storage(const std::string& url, const BackendOptions& options, const Credentials& credentials,
+                      bool* created) {
+  *created = false;
+  const std::string scheme = url.substr(0, url.find("://"));
+  auto generic = split_options(options);
+  if (!generic) return generic.status();
+  if (scheme == "s3" || scheme == "s3c") {
+    return create_s3_bucket(url, generic->rest, credentials, created);
+  }
+  if (scheme == "swift" || scheme == "swiftks") {
+    return create_swift_container(url, generic->rest, credentials, created);
+  }
+  return Status::ok();  // local:// and memory:// need nothing; open_backend() judges the URL
+}
+
 }  // namespace hoardfs

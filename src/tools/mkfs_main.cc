@@ -170,6 +170,7 @@ int main(int argc, char** argv) {
   StorageAccess access;
   std::unique_ptr<Backend> backend;
   if (!prepare_storage_access(request.storage, &access, &error)) return report_error(kTool, error);
+  if (!create_storage_if_missing(access, request.quiet, &error)) return report_error(kTool, error);
   if (!open_storage(access, &backend, &error)) return report_error(kTool, error);
   if (!check_empty(*backend, access.url, &error)) return report_error(kTool, error);
 

@@ -44,6 +44,20 @@ bool open_storage(const StorageAccess& access, std::unique_ptr<Backend>* backend
   return true;
 }
 
+bool create_storage_if_missing(const StorageAccess& access, bool quiet, ToolError* error) {
+  bool created = false;
+  Status status = create_storage(access.url, access.options, access.secrets.credentials, &created);
+  if (!status.is_ok()) {
+    *error = tool_error(status);
+    if (status.code() == Status::Code::kAuthFailed && !access.secrets.credentials_origin.empty()) {
+      error->message += " (credentials from " + access.secrets.credentials_origin + ")";
+    }
+    return false;
+  }
+  if (created && !quiet) fmt::print("Created the bucket or container of {}\n", access.url);
+  return true;
+}
+
 bool read_and_unlock(Backend& backend, const StorageAccess& access, UnlockedFilesystem* out,
                      ToolError* error) {
   Status status = backend.get(object_names::superblock(), &out->superblock_bytes);

@@ -36,6 +36,10 @@ bool prepare_storage_access(const StorageRequest& request, StorageAccess* access
 // refused login → bad credentials.
 bool open_storage(const StorageAccess& access, std::unique_ptr<Backend>* backend, ToolError* error);
 
+// create_storage() (mkfs): the bucket or container is created when missing,
+// saying so on stdout unless quiet.
+bool create_storage_if_missing(const StorageAccess& access, bool quiet, ToolError* error);
+
 struct UnlockedFilesystem {
   std::string superblock_bytes;
   FilesystemParams params;

@@ -135,11 +135,13 @@ def pid_alive(pid):
 
 
 class Hoard:
-    """One hoardfs filesystem on the local backend, with its own storage
-    directory, cache directory and mountpoint under a fresh /tmp directory.
-    Use as a context manager: leaving it unmounts and removes everything."""
+    """One hoardfs filesystem on the local backend (or on `url` when given,
+    with `authinfo` text written to the private ~/.hoardfs/authinfo), with
+    its own storage directory, cache directory and mountpoint under a fresh
+    /tmp directory. Use as a context manager: leaving it unmounts and removes
+    everything."""
 
-    def __init__(self, name="e2e", passphrase=PASSPHRASE):
+    def __init__(self, name="e2e", passphrase=PASSPHRASE, url=None, authinfo=None):
         self.base = tempfile.mkdtemp(prefix=f"hoardfs-{name}-", dir="/tmp")
         os.chmod(self.base, 0o755)  # tests switch to uid 65534 inside the mount
         self.storage = os.path.join(self.base, "storage")
@@ -148,7 +150,13 @@ class Hoard:
         self.home = os.path.join(self.base, "home")
         for d in (self.storage, self.cache, self.mnt, self.home):
             os.mkdir(d)
-        self.url = "local://" + self.storage
+        self.url = url or "local://" + self.storage
+        if authinfo is not None:
+            os.mkdir(os.path.join(self.home, ".hoardfs"), 0o700)
+            path = os.path.join(self.home, ".hoardfs", "authinfo")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(authinfo)
         self.passphrase = passphrase
         self.mount_args = []
         self.daemon_pids = set()

@@ -492,4 +492,13 @@ Result<std::unique_ptr<Backend>> open_s3_backend(const std::string& url, const B
   return std::unique_ptr<Backend>(std::move(backend.value()));
 }
 
+Status create_s3_bucket(const std::string& url, const BackendOptions& options, const Credentials& credentials,
+                        bool* created) {
+  auto config = s3::parse_s3_config(url, options, credentials);
+  if (!config) return config.status();
+  auto backend = s3::S3Backend::open(std::move(config.value()));
+  if (!backend) return backend.status();
+  return backend.value()->ensure_bucket(created);
+}
+
 }  // namespace hoardfs

@@ -447,4 +447,9 @@ Result<std::unique_ptr<Backend>> open_swift_backend(const std::string& url, cons
   return std::unique_ptr<Backend>(std::move(backend).value());
 }
 
+Status create_swift_container(const std::string& url, const BackendOptions& options,
+                              const Credentials& credentials, bool* created) {
+  return swift::ensure_swift_container(url, options, credentials, created);
+}
+
 }  // namespace hoardfs
