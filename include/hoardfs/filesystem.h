@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "hoardfs/backend.h"
+#include "hoardfs/mount_lock.h"
 #include "hoardfs/object_codec.h"
 #include "hoardfs/status.h"
 
@@ -68,6 +69,10 @@ struct MountOptions {
   unsigned metadata_interval_s = 3600;   // periodic metadata upload, 0: never
   unsigned keep_metadata_versions = 10;
   double writeback_delay_s = 1.0;        // dirty blocks older than this are uploaded
+  // The single-writer lock in the backend (mount_lock.h): taken at open,
+  // released after the final upload of a clean shutdown.
+  bool backend_lock = true;
+  StaleLockPolicy stale_lock = StaleLockPolicy::kRefuse;
 };
 
 class Filesystem {

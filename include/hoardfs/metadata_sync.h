@@ -71,6 +71,7 @@ struct MetadataManifest {
   uint64_t segment_bytes = 0;
   uint64_t previous_version = 0;       // 0: none (first version)
   std::string previous_manifest_hash;  // hex BLAKE2b-256 of that manifest's plaintext; "" if unknown
+  std::string writer;                  // the uploading cache folder's random id ("" if not recorded)
   std::vector<MetadataSegment> segments;  // in file order
 };
 
@@ -79,6 +80,7 @@ class MetadataSync {
   struct Options {
     uint64_t segment_bytes = 1 << 20;
     unsigned keep_versions = 10;  // at least 1 is always kept
+    std::string writer;           // recorded in every manifest this object writes
     unsigned threads = 4;         // parallel segment transfers
   };
   // `backend` and `codec` must outlive this object; codec.encode/decode are

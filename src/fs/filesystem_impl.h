@@ -25,6 +25,7 @@
 #include "fs/block_cache.h"
 #include "hoardfs/filesystem.h"
 #include "hoardfs/metadata_sync.h"
+#include "hoardfs/mount_lock.h"
 #include "metadata/sqlite.h"
 
 namespace hoardfs {
@@ -64,6 +65,8 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   int rename(uint64_t parent, std::string_view name, uint64_t new_parent, std::string_view new_name,
              unsigned flags) override;
   int link(uint64_t ino, uint64_t new_parent, std::string_view new_name, struct stat* attr) override;
+  // Filesystem::open() failed after the lock was taken: give it back.
+  void release_lock_after_failed_open();
   int open(uint64_t ino, int flags, uint64_t* fh) override;
   int create(uint64_t parent, std::string_view name, mode_t mode, int flags, const Caller& caller,
              struct stat* attr, uint64_t* fh) override;
@@ -142,7 +145,8 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   uint64_t next_handle_ = 1;
 
   std::unique_ptr<BlockCache> cache_;
-  MetadataSync metadata_sync_;
+  std::unique_ptr<MetadataSync> metadata_sync_;  // made in open_all(), once the writer id is known
+  MountLock mount_lock_;
   std::mutex upload_mu_;  // one metadata upload at a time; taken before mu_
   std::atomic<uint64_t> metadata_version_{0};
   int64_t changes_at_last_upload_ = -1;  // sqlite3_total_changes64 after the last upload; guarded by mu_

@@ -13,12 +13,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/core.h>
+#include <sodium.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "fs/filesystem_impl.h"
 #include "hoardfs/log.h"
+#include "hoardfs/object_names.h"
 #include "metadata/schema.h"
 
 namespace hoardfs {
@@ -50,6 +54,18 @@ void fsync_dir(const std::string& dir) {
   }
 }
 
+std::string random_hex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  randombytes_buf(raw.data(), raw.size());
+  static const char* digits = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char b : raw) {
+    hex += digits[b >> 4];
+    hex += digits[b & 15];
+  }
+  return hex;
+}
+
 std::string cache_identity(const KeyMaterial& keys) {
   BlockHash h = hash_block(keys, "hoardfs cache identity");
   static const char* digits = "0123456789abcdef";
@@ -75,7 +91,10 @@ Result<std::unique_ptr<Filesystem>> Filesystem::open(Backend& backend, const Key
                                                      uint32_t block_size, const MountOptions& options) {
   auto fs = std::make_unique<FilesystemImpl>(backend, keys, block_size, options);
   Status s = fs->open_all();
-  if (!s.is_ok()) return s;
+  if (!s.is_ok()) {
+    fs->release_lock_after_failed_open();
+    return s;
+  }
   return std::unique_ptr<Filesystem>(std::move(fs));
 }
 
@@ -89,7 +108,7 @@ FilesystemImpl::FilesystemImpl(Backend& backend, const KeyMaterial& keys, uint32
       // must stay readable on one without it (libsodium has no software AES).
       codec_(keys_, options_.zstd_level, Encryption::kXChaCha20Poly1305),
       db_path_(options_.cache_dir + "/metadata.db"),
-      metadata_sync_(backend_, codec_, MetadataSync::Options{1 << 20, options_.keep_metadata_versions}) {}
+      mount_lock_(backend_) {}
 
 FilesystemImpl::~FilesystemImpl() {
   if (!shut_down_) {
@@ -118,8 +137,20 @@ Status FilesystemImpl::open_all() {
     return Status::io_error("cache directory " + dir + " is in use by another hoardfs process", EBUSY);
   }
 
+  // This cache folder's id in the manifests it uploads.
+  std::string writer = read_small_file(dir + "/writer");
+  if (writer.size() != 32) {
+    writer = random_hex(16);
+    HOARDFS_RETURN_IF_ERROR(write_small_file(dir + "/writer", writer));
+  }
+  metadata_sync_ = std::make_unique<MetadataSync>(
+      backend_, codec_, MetadataSync::Options{1 << 20, options_.keep_metadata_versions, writer});
+  if (options_.backend_lock) {
+    HOARDFS_RETURN_IF_ERROR(mount_lock_.acquire(this_holder(dir), options_.stale_lock));
+  }
+
   // Decide whether the local database can be used.
-  auto versions = metadata_sync_.list_versions();
+  auto versions = metadata_sync_->list_versions();
   if (!versions.is_ok()) return versions.status().with_context("listing metadata versions");
   if (versions->empty()) return Status::not_found("the backend holds no metadata version");
   const MetadataVersion newest = versions->back();
@@ -127,10 +158,31 @@ Status FilesystemImpl::open_all() {
   bool use_local = ::access(db_path_.c_str(), F_OK) == 0 && read_small_file(dir + "/identity") == identity;
   if (use_local) {
     uint64_t local_version = std::strtoull(read_small_file(dir + "/state").c_str(), nullptr, 10);
+    if (local_version > newest.version) {
+      return Status::corruption(fmt::format(
+          "the newest metadata version in the backend is {}, but this cache already uploaded or downloaded "
+          "version {}: newer metadata versions were deleted or rolled back in the backend",
+          newest.version, local_version));
+    }
     if (local_version < newest.version) {
-      log::warning("the local cache is older than metadata version {} in the backend (mounted elsewhere "
-                   "since?); discarding it", newest.version);
-      use_local = false;
+      // Versions this cache folder uploaded itself (a crash came between the
+      // upload and recording it) are snapshots of the local database, which
+      // is at least as new; versions from elsewhere make it stale.
+      std::string other_writer;
+      for (const auto& v : *versions) {
+        if (v.version <= local_version) continue;
+        auto manifest = metadata_sync_->read_manifest(v.version);
+        if (!manifest.is_ok()) return manifest.status().with_context("reading metadata version");
+        if (manifest->writer != writer) {
+          other_writer = fmt::format("version {} was uploaded by another cache folder", v.version);
+          break;
+        }
+      }
+      if (!other_writer.empty()) {
+        log::warning("the local cache is older than metadata version {} in the backend ({}; mounted "
+                     "elsewhere since?); discarding it", newest.version, other_writer);
+        use_local = false;
+      }
     }
   }
   if (!use_local) {
@@ -138,7 +190,7 @@ Status FilesystemImpl::open_all() {
       ::unlink((dir + "/" + name).c_str());
     }
     std::filesystem::remove_all(dir + "/blocks", ec);
-    auto got = metadata_sync_.download(0, db_path_);
+    auto got = metadata_sync_->download(0, db_path_);
     if (!got.is_ok()) return got.status().with_context("downloading metadata");
     log::info("no local metadata: using metadata version {}, uploaded {} ago", got->version,
               describe_age(got->uploaded_unix));
@@ -208,6 +260,9 @@ Status FilesystemImpl::open_all() {
 
 Status FilesystemImpl::snapshot_and_upload() {
   std::lock_guard upload_lock(upload_mu_);
+  // A mount whose lock was broken (fsck from another host) must not
+  // overwrite the new holder's work.
+  HOARDFS_RETURN_IF_ERROR(mount_lock_.verify().with_context("not uploading metadata"));
   const std::string snapshot = options_.cache_dir + "/metadata.snapshot";
   ::unlink(snapshot.c_str());
   int64_t garbage_upto = 0;
@@ -218,7 +273,7 @@ Status FilesystemImpl::snapshot_and_upload() {
     if (st.step()) garbage_upto = st.int64(0);
     st.reset();
   }
-  auto uploaded = metadata_sync_.upload(snapshot);
+  auto uploaded = metadata_sync_->upload(snapshot);
   ::unlink(snapshot.c_str());
   if (!uploaded.is_ok()) return uploaded.status().with_context("uploading metadata");
   metadata_version_ = uploaded->version;
@@ -250,6 +305,13 @@ Status FilesystemImpl::snapshot_and_upload() {
     return Status::io_error(std::string("updating garbage list: ") + e.what());
   }
   return Status::ok();
+}
+
+void FilesystemImpl::release_lock_after_failed_open() {
+  if (!mount_lock_.held()) return;
+  if (Status released = mount_lock_.release(); !released.is_ok()) {
+    log::warning("could not release the lock {}: {}", object_names::lock(), released.to_string());
+  }
 }
 
 Status FilesystemImpl::flush_cache() { return cache_->flush_all(); }
@@ -288,6 +350,9 @@ Status FilesystemImpl::shutdown() {
   if (flushed.is_ok() && uploaded.is_ok() && cache_->dirty_bytes() == 0) {
     HOARDFS_RETURN_IF_ERROR(write_small_file(options_.cache_dir + "/clean", "1"));
     fsync_dir(options_.cache_dir);
+    if (Status released = mount_lock_.release(); !released.is_ok()) {
+      log::warning("could not release the lock {}: {}", object_names::lock(), released.to_string());
+    }
     log::info("unmounted cleanly; metadata version {}", metadata_version_.load());
     return Status::ok();
   }

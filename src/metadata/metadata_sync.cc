@@ -144,6 +144,7 @@ std::string serialize_manifest(const MetadataManifest& manifest) {
                         {"segment_bytes", manifest.segment_bytes},
                         {"previous_version", manifest.previous_version},
                         {"previous_manifest_hash", manifest.previous_manifest_hash},
+                        {"writer", manifest.writer},
                         {"segments", std::move(segments)}};
   return doc.dump();
 }
@@ -170,6 +171,7 @@ Result<MetadataManifest> parse_manifest(const std::string& name, uint64_t expect
     manifest.segment_bytes = doc.at("segment_bytes").get<uint64_t>();
     manifest.previous_version = doc.at("previous_version").get<uint64_t>();
     manifest.previous_manifest_hash = doc.at("previous_manifest_hash").get<std::string>();
+    manifest.writer = doc.value("writer", std::string());
     uint64_t total = 0;
     for (const auto& entry : doc.at("segments")) {
       MetadataSegment segment;
@@ -355,6 +357,7 @@ Result<MetadataUploadStats> MetadataSync::upload(const std::string& snapshot_pat
 
   MetadataManifest manifest;
   manifest.uploaded_unix = static_cast<int64_t>(std::time(nullptr));
+  manifest.writer = options_.writer;
   manifest.database_bytes = static_cast<uint64_t>(st.st_size);
   manifest.segment_bytes = options_.segment_bytes;
   size_t count = static_cast<size_t>((manifest.database_bytes + options_.segment_bytes - 1) /

@@ -1,0 +1,162 @@
+#include "hoardfs/mount_lock.h"
+
+#include <fmt/core.h>
+#include <signal.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "hoardfs/log.h"
+#include "hoardfs/object_names.h"
+
+namespace hoardfs {
+
+namespace {
+
+std::string host_name() {
+  char name[HOST_NAME_MAX + 1] = {};
+  if (::gethostname(name, sizeof(name) - 1) != 0) return "unknown-host";
+  return name;
+}
+
+std::string random_token() {
+  unsigned char bytes[16];
+  randombytes_buf(bytes, sizeof(bytes));
+  static const char* digits = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char b : bytes) {
+    hex += digits[b >> 4];
+    hex += digits[b & 15];
+  }
+  return hex;
+}
+
+bool process_is_gone(int64_t pid) {
+  return pid > 0 && pid <= INT_MAX && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+std::string format_time(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return text;
+}
+
+}  // namespace
+
+std::string LockHolder::to_json() const {
+  nlohmann::json j = {{"host", host}, {"pid", pid}, {"cache_dir", cache_dir}, {"token", token}, {"since", since_unix}};
+  return j.dump();
+}
+
+Result<LockHolder> LockHolder::from_json(const std::string& text) {
+  try {
+    auto j = nlohmann::json::parse(text);
+    LockHolder h;
+    h.host = j.at("host").get<std::string>();
+    h.pid = j.at("pid").get<int64_t>();
+    h.cache_dir = j.at("cache_dir").get<std::string>();
+    h.token = j.at("token").get<std::string>();
+    h.since_unix = j.at("since").get<int64_t>();
+    return h;
+  } catch (const std::exception& e) {
+    return Status::corruption(std::string("unreadable lock object ") + object_names::lock() + ": " + e.what());
+  }
+}
+
+std::string LockHolder::describe() const {
+  return fmt::format("host {}, pid {}, cache {}, since {}", host, pid, cache_dir, format_time(since_unix));
+}
+
+LockHolder this_holder(const std::string& cache_dir) {
+  LockHolder h;
+  h.host = host_name();
+  h.pid = ::getpid();
+  h.cache_dir = cache_dir;
+  h.token = random_token();
+  h.since_unix = static_cast<int64_t>(std::time(nullptr));
+  return h;
+}
+
+Status MountLock::acquire(const LockHolder& me, StaleLockPolicy policy, std::string* broken) {
+  if (broken) broken->clear();
+  me_ = me;
+  const std::string name = object_names::lock();
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    Status put = backend_.put_if_absent(name, me_.to_json());
+    if (put.is_ok()) {
+      held_ = true;
+      return Status::ok();
+    }
+    if (put.code() != Status::Code::kAlreadyExists) return put.with_context("taking the lock " + name);
+
+    std::string text;
+    Status got = backend_.get(name, &text);
+    if (got.is_not_found()) continue;  // released in between: try again
+    HOARDFS_RETURN_IF_ERROR(got.with_context("reading the lock " + name));
+    auto holder = LockHolder::from_json(text);
+    if (holder && holder->token == me_.token) {  // our own create, whose answer was lost
+      held_ = true;
+      return Status::ok();
+    }
+    std::string why;
+    if (!holder) {
+      why = holder.status().to_string();
+    } else if (holder->host == me_.host && holder->cache_dir == me_.cache_dir) {
+      why = fmt::format("taking over the lock of the mount that used this cache folder and ended without "
+                        "unmounting ({})", holder->describe());
+    } else if (policy == StaleLockPolicy::kBreakAlways) {
+      why = fmt::format("breaking the lock of {} as asked (--break-lock)", holder->describe());
+    } else if (policy == StaleLockPolicy::kBreakIfDead && holder->host == me_.host && process_is_gone(holder->pid)) {
+      why = fmt::format("breaking a stale lock: {} no longer runs on this host", holder->describe());
+    } else {
+      std::string hint =
+          holder->host == me_.host
+              ? (process_is_gone(holder->pid) ? "that process has ended: run fsck.hoardfs to break its lock"
+                                              : "unmount it first")
+              : "if that host crashed or that mount is gone for good, run fsck.hoardfs --break-lock";
+      return Status::already_exists(fmt::format("locked by {} ({})", holder->describe(), hint));
+    }
+    // A lock we may take over: replace it. Overwriting (rather than delete
+    // + create) keeps another contender from slipping in between.
+    log::warning("{}", why);
+    if (broken) *broken = why;
+    HOARDFS_RETURN_IF_ERROR(backend_.put(name, me_.to_json()).with_context("replacing the lock " + name));
+    held_ = true;
+    return Status::ok();
+  }
+  return Status::already_exists("the lock " + name + " keeps changing: another mount is starting");
+}
+
+Status MountLock::verify() const {
+  if (!held_) return Status::ok();
+  std::string text;
+  Status got = backend_.get(object_names::lock(), &text);
+  if (got.is_not_found()) {
+    return Status::permission_denied("the lock " + object_names::lock() + " of this mount was removed (by fsck?)");
+  }
+  HOARDFS_RETURN_IF_ERROR(got);
+  auto holder = LockHolder::from_json(text);
+  if (!holder) return holder.status();
+  if (holder->token != me_.token) {
+    return Status::permission_denied("the lock of this mount was broken; the filesystem is now held by " +
+                                     holder->describe());
+  }
+  return Status::ok();
+}
+
+Status MountLock::release() {
+  if (!held_) return Status::ok();
+  Status still_ours = verify();
+  held_ = false;
+  if (!still_ours.is_ok()) return still_ours;
+  return backend_.remove({object_names::lock()});
+}
+
+}  // namespace hoardfs
