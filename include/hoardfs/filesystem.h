@@ -75,6 +75,12 @@ struct MountOptions {
   StaleLockPolicy stale_lock = StaleLockPolicy::kRefuse;
 };
 
+// What check() found: one line per repair made, one per problem left.
+struct CheckReport {
+  std::vector<std::string> repaired;
+  std::vector<std::string> unrepairable;
+};
+
 class Filesystem {
  public:
   // Opens a mounted filesystem: loads (or downloads) the metadata, indexes
@@ -142,6 +148,13 @@ class Filesystem {
   // --- Control (used through the control xattrs on the root, see doc/) ---
   virtual FsStats stats() = 0;
   // Uploads every dirty block; returns when none is left or on a backend error.
+  // fsck.hoardfs on a filesystem opened for it (nothing mounted): uploads
+  // what the cache holds, then checks and repairs the database (integrity,
+  // directory structure, link counts, reference counts) and compares it with
+  // the data objects in the backend (see src/fs/fs_check.cc). Safe to
+  // interrupt: every repair is its own transaction and a rerun finds what is
+  // left. The caller's shutdown() uploads the repaired metadata.
+  virtual Status check(CheckReport* report) = 0;
   virtual Status flush_cache() = 0;
   virtual Status upload_metadata() = 0;
   // Flushes everything, uploads the metadata and stops the workers. Called

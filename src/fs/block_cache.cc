@@ -403,6 +403,12 @@ void BlockCache::drop(uint64_t ino, uint64_t first_blockno) {
   if (first_blockno == 0) last_read_block_.erase(ino);
 }
 
+void BlockCache::forget(uint64_t ino, uint64_t blockno) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find({ino, blockno});
+  if (it != entries_.end()) remove_locked(it);
+}
+
 uint64_t BlockCache::inode_bytes(uint64_t ino) {
   std::lock_guard lock(mu_);
   uint64_t total = 0;

@@ -115,6 +115,8 @@ class BlockCache {
   int truncate(uint64_t ino, uint64_t blockno, uint32_t length);
   // Forgets every block of `ino` from `first_blockno` on. Caller holds the catalog lock.
   void drop(uint64_t ino, uint64_t first_blockno);
+  // Forgets the cached copy of one block (fsck: its stored object is gone).
+  void forget(uint64_t ino, uint64_t blockno);
 
   // fsyncs the dirty cache files of `ino` and the cache directory.
   int sync_inode(uint64_t ino);

@@ -87,6 +87,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   int removexattr(uint64_t ino, std::string_view name, const Caller& caller) override;
   int statfs(struct statvfs* out) override;
   FsStats stats() override;
+  Status check(CheckReport* report) override;
   Status flush_cache() override;
   Status upload_metadata() override;
   Status shutdown() override;
@@ -124,6 +125,9 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   std::string stats_json();
   int run_control(std::string_view command, const Caller& caller);
   Status snapshot_and_upload();
+  // fsck helpers (fs_check.cc); mu_ held, inside a transaction.
+  uint64_t lost_and_found_dir();
+  std::string move_to_lost_and_found(uint64_t ino);  // new path, "" if not moved
 
   template <typename F>
   int guarded(const char* op, F&& body);
@@ -147,6 +151,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   std::unique_ptr<BlockCache> cache_;
   std::unique_ptr<MetadataSync> metadata_sync_;  // made in open_all(), once the writer id is known
   MountLock mount_lock_;
+  std::string broken_lock_;  // the lock taken over or broken at open, if any (fsck reports it)
   std::mutex upload_mu_;  // one metadata upload at a time; taken before mu_
   std::atomic<uint64_t> metadata_version_{0};
   int64_t changes_at_last_upload_ = -1;  // sqlite3_total_changes64 after the last upload; guarded by mu_

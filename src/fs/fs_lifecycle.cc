@@ -146,7 +146,7 @@ Status FilesystemImpl::open_all() {
   metadata_sync_ = std::make_unique<MetadataSync>(
       backend_, codec_, MetadataSync::Options{1 << 20, options_.keep_metadata_versions, writer});
   if (options_.backend_lock) {
-    HOARDFS_RETURN_IF_ERROR(mount_lock_.acquire(this_holder(dir), options_.stale_lock));
+    HOARDFS_RETURN_IF_ERROR(mount_lock_.acquire(this_holder(dir), options_.stale_lock, &broken_lock_));
   }
 
   // Decide whether the local database can be used.
