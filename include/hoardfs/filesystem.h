@@ -69,6 +69,8 @@ struct MountOptions {
   unsigned metadata_interval_s = 3600;   // periodic metadata upload, 0: never
   unsigned keep_metadata_versions = 10;
   double writeback_delay_s = 1.0;        // dirty blocks older than this are uploaded
+  bool fsync_upload = false;             // --fsync=upload: fsync() returns once the file's blocks
+                                         // and a metadata version holding them are in the backend
   // The single-writer lock in the backend (mount_lock.h): taken at open,
   // released after the final upload of a clean shutdown.
   bool backend_lock = true;

@@ -153,8 +153,19 @@ void FilesystemImpl::make_durable() {
 int FilesystemImpl::fsync(uint64_t ino, uint64_t /*fh*/, bool /*datasync*/) {
   return guarded("fsync", [&] {
     if (int err = cache_->sync_inode(ino)) return err;
-    std::lock_guard lock(mu_);
-    make_durable();
+    {
+      std::lock_guard lock(mu_);
+      make_durable();
+    }
+    if (options_.fsync_upload) {
+      // The blocks first, then a metadata version that reaches them.
+      Status uploaded = cache_->flush_inode(ino);
+      if (uploaded.is_ok()) uploaded = snapshot_and_upload();
+      if (!uploaded.is_ok()) {
+        log::error("fsync of inode {} with --fsync=upload: {}", ino, uploaded.to_string());
+        return EIO;
+      }
+    }
     return 0;
   });
 }

@@ -529,8 +529,17 @@ int FilesystemImpl::releasedir(uint64_t, uint64_t) { return 0; }
 
 int FilesystemImpl::fsyncdir(uint64_t, uint64_t, bool) {
   return guarded("fsyncdir", [&] {
-    std::lock_guard lock(mu_);
-    make_durable();
+    {
+      std::lock_guard lock(mu_);
+      make_durable();
+    }
+    if (options_.fsync_upload) {
+      Status uploaded = snapshot_and_upload();
+      if (!uploaded.is_ok()) {
+        log::error("fsync of a directory with --fsync=upload: {}", uploaded.to_string());
+        return EIO;
+      }
+    }
     return 0;
   });
 }

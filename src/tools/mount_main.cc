@@ -57,6 +57,10 @@ void add_options(CLI::App& app, MountRequest& request, std::vector<std::string>&
   app.add_option("--metadata-versions", request.metadata_versions,
                  "Metadata versions kept in the backend")
       ->capture_default_str();
+  app.add_option("--fsync", request.fsync,
+                 "What fsync() waits for: local (data and metadata durable in the cache) or upload (also in "
+                 "the backend)")
+      ->capture_default_str();
   app.add_option("--backend-options", request.backend_options, "Backend options k=v,flag,...");
   app.add_option("--authfile", request.authfile, "Authinfo file [default: ~/.hoardfs/authinfo]");
   app.add_flag("--allow-other", request.allow_other, "Let other users access the mount");

@@ -68,6 +68,7 @@ Status apply_one(const std::string& option, MountRequest* request) {
     if (name == "cachesize") return request->cachesize = value, Status::ok();
     if (name == "compress") return request->compress = value, Status::ok();
     if (name == "authfile") return request->authfile = value, Status::ok();
+    if (name == "fsync") return request->fsync = value, Status::ok();
     if (name == "threads") return parse_unsigned(name, value, &request->threads);
     if (name == "metadata-upload-interval") {
       return parse_unsigned(name, value, &request->metadata_upload_interval_s);
@@ -124,6 +125,11 @@ Result<ResolvedMount> resolve_mount_request(const MountRequest& request) {
   if (request.metadata_versions < 1) {
     return Status::invalid_argument("--metadata-versions must keep at least 1 version");
   }
+
+  if (request.fsync != "local" && request.fsync != "upload") {
+    return Status::invalid_argument(fmt::format("--fsync {}: expected local or upload", request.fsync));
+  }
+  resolved.mount.fsync_upload = request.fsync == "upload";
 
   resolved.cache_root = request.cachedir.empty() ? default_cache_root() : request.cachedir;
   resolved.mount.storage_url = request.storage_url;

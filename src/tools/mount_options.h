@@ -29,6 +29,7 @@ struct MountRequest {
   unsigned threads = 4;
   unsigned metadata_upload_interval_s = 3600;
   unsigned metadata_versions = 10;
+  std::string fsync = "local";  // local | upload
   std::string backend_options;
   std::string authfile;  // empty: ~/.hoardfs/authinfo
   std::vector<std::string> mount_flags;       // passed to the kernel (ro, noatime, ...)
@@ -38,7 +39,7 @@ struct MountRequest {
 // Applies one -o list ("rw,noatime,cachedir=/x,_netdev"). Recognized:
 //   fg | foreground, debug, quiet, allow_other, allow_root,
 //   cachedir=D, cachesize=SIZE, compress=C, threads=N,
-//   metadata-upload-interval=S, metadata-versions=N, authfile=F,
+//   metadata-upload-interval=S, metadata-versions=N, authfile=F, fsync=local|upload,
 //   backend-options=K=V:FLAG:... (':' separates items because ',' separates -o options),
 //   kernel mount flags (rw, ro, [no]suid, [no]dev, [no]exec, sync, async,
 //   dirsync, [no]atime, [no]diratime, [no]relatime, [no]strictatime, [no]lazytime),

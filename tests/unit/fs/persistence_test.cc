@@ -63,6 +63,28 @@ TEST_F(PersistenceTest, FsyncedDataSurvivesACrash) {
   EXPECT_EQ(read(lookup(kRootInode, "journal")), data);
 }
 
+// --fsync=upload: once fsync returns, the backend alone (no cache, and the
+// mount never unmounted) holds the file.
+TEST_F(PersistenceTest, FsyncUploadPutsTheFileInTheBackendBeforeReturning) {
+  options_.fsync_upload = true;
+  options_.writeback_delay_s = 3600;  // nothing would go up on its own
+  mount();
+  uint64_t f = create(kRootInode, "ledger");
+  const std::string data = random_bytes(kTestBlock + 77);
+  uint64_t fh = 0;
+  ASSERT_EQ(fs_->open(f, O_RDWR, &fh), 0);
+  size_t written = 0;
+  ASSERT_EQ(fs_->write(f, fh, 0, data, &written), 0);
+  ASSERT_EQ(fs_->fsync(f, fh, false), 0);
+  crash();
+  drop_cache();
+  // The crashed mount's lock is left; this is the "other host" of the crash.
+  ASSERT_TRUE(backend_->remove({object_names::lock()}).is_ok());
+  options_.fsync_upload = false;
+  mount();
+  EXPECT_EQ(read(lookup(kRootInode, "ledger")), data);
+}
+
 TEST_F(PersistenceTest, MetadataUploadsAreIncremental) {
   mount();
   for (int i = 0; i < 20000; ++i) create(kRootInode, "file-with-a-longish-name-" + std::to_string(i));
