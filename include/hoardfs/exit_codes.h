@@ -15,4 +15,5 @@ inline constexpr int kRepaired = 16;         // fsck found errors and repaired t
 inline constexpr int kNotEmpty = 17;         // mkfs: the storage location is not empty
 inline constexpr int kMountpoint = 18;       // mountpoint missing, not a directory, or busy
 inline constexpr int kUnrepairable = 19;     // fsck found errors it could not repair
+inline constexpr int kDamaged = 20;          // verify: data objects missing or damaged
 }  // namespace hoardfs::exit_code

@@ -17,5 +17,7 @@ using CommandRunner = std::function<int()>;
 
 void add_stat_command(CLI::App& root, CommandRunner* selected);
 void add_ctrl_command(CLI::App& root, CommandRunner* selected);
+void add_adm_command(CLI::App& root, CommandRunner* selected);
+void add_verify_command(CLI::App& root, CommandRunner* selected);
 
 }  // namespace hoardfs::tools

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   CommandRunner selected;
   add_stat_command(app, &selected);
   add_ctrl_command(app, &selected);
+  add_adm_command(app, &selected);
+  add_verify_command(app, &selected);
 
   if (int done = parse_command_line(app, argc, argv); done >= 0) return done;
   return selected ? selected() : hoardfs::exit_code::kUsage;

@@ -100,6 +100,7 @@ bool read_and_unlock(Backend& backend, const StorageAccess& access, UnlockedFile
   }
 
   auto keys = unlock_superblock(out->superblock_bytes, passphrase);
+  if (out->keep_passphrase && keys.is_ok()) out->passphrase = passphrase;
   std::fill(passphrase.begin(), passphrase.end(), '\0');
   if (!keys.is_ok()) {
     if (keys.status().code() == Status::Code::kWrongPassphrase) {

@@ -41,6 +41,8 @@ bool open_storage(const StorageAccess& access, std::unique_ptr<Backend>* backend
 bool create_storage_if_missing(const StorageAccess& access, bool quiet, ToolError* error);
 
 struct UnlockedFilesystem {
+  bool keep_passphrase = false;  // set before the call: keep it in `passphrase` (adm passphrase)
+  std::string passphrase;
   std::string superblock_bytes;
   FilesystemParams params;
   KeyMaterial keys;

@@ -1,0 +1,171 @@
+// hoardfs adm: administration of an unmounted filesystem, by storage URL.
+//   adm restore-metadata URL [--version N]  list the kept metadata versions,
+//       or make version N the newest again (uploaded as a new version, so
+//       nothing is lost from the history)
+//   adm passphrase URL                       wrap the master key under a new
+//       passphrase (only the superblock changes)
+// Both take the single-writer lock, so they refuse a mounted filesystem.
+#include <fmt/core.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "hoardfs/metadata_sync.h"
+#include "hoardfs/mount_lock.h"
+#include "hoardfs/object_names.h"
+#include "hoardfs/superblock.h"
+#include "tools/commands.h"
+#include "tools/passphrase.h"
+#include "tools/storage.h"
+#include "tools/tool_common.h"
+
+namespace hoardfs::tools {
+namespace {
+
+struct AdmRequest {
+  StorageRequest storage;
+  uint64_t version = 0;  // restore-metadata: 0 lists
+};
+
+std::string local_time(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  ::localtime_r(&t, &tm);
+  char text[40];
+  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S %Z", &tm);
+  return text;
+}
+
+// Opens and unlocks; on failure reports and returns the exit code in *code.
+bool open_unlocked(const char* tool, const StorageRequest& storage, StorageAccess* access,
+                   std::unique_ptr<Backend>* backend, UnlockedFilesystem* unlocked, int* code) {
+  ToolError error;
+  if (!prepare_storage_access(storage, access, &error) || !open_storage(*access, backend, &error) ||
+      !read_and_unlock(**backend, *access, unlocked, &error)) {
+    *code = report_error(tool, error);
+    return false;
+  }
+  return true;
+}
+
+bool take_lock(const char* tool, MountLock& lock, const std::string& url, int* code) {
+  Status taken = lock.acquire(this_holder("(" + std::string(tool) + ")"), StaleLockPolicy::kRefuse);
+  if (taken.is_ok()) return true;
+  if (taken.code() == Status::Code::kAlreadyExists) {
+    *code = report_error(tool, exit_code::kMountedElsewhere,
+                         fmt::format("{} is mounted elsewhere: {}", url, taken.to_string()));
+  } else {
+    *code = report_error(tool, tool_error(taken));
+  }
+  return false;
+}
+
+int run_restore(const AdmRequest& request) {
+  const char* tool = "hoardfs adm restore-metadata";
+  StorageAccess access;
+  std::unique_ptr<Backend> backend;
+  UnlockedFilesystem unlocked;
+  int code = 0;
+  if (!open_unlocked(tool, request.storage, &access, &backend, &unlocked, &code)) return code;
+  ObjectCodec codec(unlocked.keys, 3, Encryption::kXChaCha20Poly1305);  // as the filesystem writes
+  MetadataSync sync(*backend, codec, {});
+  auto versions = sync.list_versions();
+  if (!versions.is_ok()) return report_error(tool, tool_error(versions.status()));
+
+  if (request.version == 0) {
+    fmt::print("Metadata versions of {} (newest last):\n", access.url);
+    for (const auto& v : *versions) {
+      fmt::print("  {:>6}  {}\n", v.version, local_time(v.uploaded_unix));
+    }
+    fmt::print("Restore one with: hoardfs adm restore-metadata --version N {}\n", access.url);
+    return exit_code::kOk;
+  }
+  bool known = false;
+  for (const auto& v : *versions) known = known || v.version == request.version;
+  if (!known) {
+    return report_error(tool, exit_code::kUsage,
+                        fmt::format("{} has no metadata version {} (run without --version to list them)",
+                                    access.url, request.version));
+  }
+
+  MountLock lock(*backend);
+  if (!take_lock(tool, lock, access.url, &code)) return code;
+  auto dir = std::filesystem::temp_directory_path() / fmt::format("hoardfs-restore-{}", ::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string db = (dir / "metadata.db").string();
+  Status status = sync.download(request.version, db).status();
+  Result<MetadataUploadStats> uploaded = Status::ok();
+  if (status.is_ok()) {
+    uploaded = sync.upload(db);
+    status = uploaded.status();
+  }
+  std::filesystem::remove_all(dir);
+  Status released = lock.release();
+  if (!status.is_ok()) return report_error(tool, tool_error(status.with_context("restoring metadata")));
+  if (!released.is_ok()) return report_error(tool, tool_error(released.with_context("releasing the lock")));
+  fmt::print("Metadata version {} is restored as the newest version, {}.\n", request.version, uploaded->version);
+  fmt::print("Objects deleted since that version cannot come back: run fsck.hoardfs {} to find any file that "
+             "lost data.\n",
+             access.url);
+  return exit_code::kOk;
+}
+
+int run_passphrase(const AdmRequest& request) {
+  const char* tool = "hoardfs adm passphrase";
+  StorageAccess access;
+  std::unique_ptr<Backend> backend;
+  UnlockedFilesystem unlocked;
+  unlocked.keep_passphrase = true;
+  int code = 0;
+  if (!open_unlocked(tool, request.storage, &access, &backend, &unlocked, &code)) return code;
+  if (!unlocked.params.encrypted) {
+    return report_error(tool, exit_code::kUsage, access.url + " is not encrypted (made with mkfs.hoardfs --plain)");
+  }
+  PassphraseRequest ask;
+  ask.confirm = true;
+  ask.prompt = fmt::format("New passphrase for {}: ", access.url);
+  auto fresh = obtain_passphrase(ask);
+  if (!fresh.is_ok()) return report_error(tool, exit_code::kUsage, fresh.status().to_string());
+  auto rewrapped = rewrap_superblock(unlocked.superblock_bytes, unlocked.passphrase, fresh.value());
+  sodium_memzero(unlocked.passphrase.data(), unlocked.passphrase.size());
+  sodium_memzero(fresh->data(), fresh->size());
+  if (!rewrapped.is_ok()) return report_error(tool, tool_error(rewrapped.status()));
+
+  MountLock lock(*backend);
+  if (!take_lock(tool, lock, access.url, &code)) return code;
+  Status put = backend->put(object_names::superblock(), rewrapped.value());
+  Status released = lock.release();
+  if (!put.is_ok()) return report_error(tool, tool_error(put.with_context("writing the superblock")));
+  if (!released.is_ok()) return report_error(tool, tool_error(released.with_context("releasing the lock")));
+  fmt::print("The passphrase of {} is changed; update any authinfo entry that holds the old one.\n", access.url);
+  return exit_code::kOk;
+}
+
+}  // namespace
+
+void add_adm_command(CLI::App& root, CommandRunner* selected) {
+  CLI::App* adm = root.add_subcommand("adm", "Administer an unmounted filesystem by its storage URL");
+  adm->require_subcommand(1);
+  auto add_common = [](CLI::App* command, AdmRequest& request) {
+    command->add_option("URL", request.storage.url, "Storage URL")->required();
+    command->add_option("--backend-options", request.storage.backend_options, "Backend options k=v,flag,...");
+    command->add_option("--authfile", request.storage.authfile, "Authinfo file [default: ~/.hoardfs/authinfo]");
+  };
+  auto restore = std::make_shared<AdmRequest>();
+  CLI::App* r = adm->add_subcommand("restore-metadata",
+                                    "List the kept metadata versions, or make version N the newest again");
+  add_common(r, *restore);
+  r->add_option("--version", restore->version, "The version to restore (see the list)");
+  r->callback([restore, selected] { *selected = [restore] { return run_restore(*restore); }; });
+
+  auto pass = std::make_shared<AdmRequest>();
+  CLI::App* p = adm->add_subcommand("passphrase", "Change the passphrase (rewrites only the wrapped master key)");
+  add_common(p, *pass);
+  p->callback([pass, selected] { *selected = [pass] { return run_passphrase(*pass); }; });
+}
+
+}  // namespace hoardfs::tools
