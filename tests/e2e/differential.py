@@ -35,7 +35,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hoardfs_e2e import Hoard, diff_snapshots, log, require_environment, snapshot  # noqa: E402
+from hoardfs_e2e import (Hoard, assert_same_tree, diff_snapshots, log, require_environment,  # noqa: E402
+                         snapshot)
 
 KiB, MiB = 1 << 10, 1 << 20
 AT_FDCWD = -100
@@ -637,6 +638,9 @@ def main():
     parser.add_argument("--ops", type=int, default=int(os.environ.get("HOARDFS_DIFF_OPS", 3000)))
     parser.add_argument("--blocksize", help="mkfs.hoardfs --blocksize")
     parser.add_argument("--cachesize", help="mount.hoardfs --cachesize (small: eviction)")
+    parser.add_argument("--backend-options", help="mount.hoardfs --backend-options, e.g. fault injection "
+                        "(fault-errors=0.2,...); at the end the mount's tree must come back whole "
+                        "from the backend without them")
     parser.add_argument("--skip-op", action="append", default=[], choices=sorted(WEIGHTS),
                         help="leave out an operation (to narrow a failure down)")
     parser.add_argument("--against", metavar="DIR",
@@ -661,8 +665,17 @@ def main():
         else:
             with Hoard("diff") as h:
                 h.mkfs(*(["--blocksize", args.blocksize] if args.blocksize else []))
-                h.mount(*(["--cachesize", args.cachesize] if args.cachesize else []))
+                extra = ["--cachesize", args.cachesize] if args.cachesize else []
+                h.mount(*extra, *(["--backend-options", args.backend_options] if args.backend_options else []))
                 ok = run_seeds(h, seeds, args, workdir)
+                if ok and args.backend_options:
+                    # The faults stop: an empty cache must find everything in the backend.
+                    before = snapshot(h.mnt)
+                    h.mount_args = extra  # for the mount after the unmount
+                    h.remount(drop_cache=True)
+                    assert_same_tree(before, snapshot(h.mnt),
+                                     "after unmounting with faults and mounting without them, cache deleted")
+                    log("differential: the whole tree came back from the backend without faults")
                 if ok:
                     h.umount()
     finally:
