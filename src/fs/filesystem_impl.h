@@ -129,6 +129,10 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   uint64_t lost_and_found_dir();
   std::string move_to_lost_and_found(uint64_t ino);  // new path, "" if not moved
 
+  void backend_refuses_writes(const Status& why) override;
+  // EROFS for the operations that change the filesystem, once read_only_.
+  static bool is_mutating(const char* op);
+
   template <typename F>
   int guarded(const char* op, F&& body);
 
@@ -151,6 +155,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   std::unique_ptr<BlockCache> cache_;
   std::unique_ptr<MetadataSync> metadata_sync_;  // made in open_all(), once the writer id is known
   MountLock mount_lock_;
+  std::atomic<bool> read_only_{false};  // the backend refuses writes (see backend_refuses_writes)
   std::string broken_lock_;  // the lock taken over or broken at open, if any (fsck reports it)
   std::mutex upload_mu_;  // one metadata upload at a time; taken before mu_
   std::atomic<uint64_t> metadata_version_{0};
@@ -166,6 +171,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
 
 template <typename F>
 int FilesystemImpl::guarded(const char* op, F&& body) {
+  if (read_only_.load(std::memory_order_relaxed) && is_mutating(op)) return EROFS;
   try {
     return body();
   } catch (const std::exception& e) {

@@ -15,7 +15,9 @@ int FilesystemImpl::open(uint64_t ino, int flags, uint64_t* fh) {
     auto row = load_inode(ino);
     if (!row) return ENOENT;
     if (S_ISDIR(row->mode)) return EISDIR;
-    if (row->locked && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))) return EPERM;
+    const bool writing = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+    if (row->locked && writing) return EPERM;
+    if (read_only_ && writing) return EROFS;
     *fh = next_handle_++;
     handles_[*fh] = ino;
     open_count_[ino]++;

@@ -19,6 +19,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <string_view>
 
 #include "fs/filesystem_impl.h"
 #include "hoardfs/log.h"
@@ -305,6 +307,20 @@ Status FilesystemImpl::snapshot_and_upload() {
     return Status::io_error(std::string("updating garbage list: ") + e.what());
   }
   return Status::ok();
+}
+
+bool FilesystemImpl::is_mutating(const char* op) {
+  static const std::set<std::string_view> kMutating = {"create",  "write", "fallocate", "setattr",  "mknod",
+                                                      "mkdir",   "symlink", "unlink", "rmdir",   "rename",
+                                                      "link",    "setxattr", "removexattr"};
+  return kMutating.contains(op);
+}
+
+void FilesystemImpl::backend_refuses_writes(const Status& why) {
+  if (read_only_.exchange(true)) return;
+  log::error("the backend refuses writes ({}): the filesystem is READ-ONLY from now on; what is not yet uploaded "
+             "stays in the cache and goes up at the next mount once the backend accepts writes again",
+             why.to_string());
 }
 
 void FilesystemImpl::release_lock_after_failed_open() {

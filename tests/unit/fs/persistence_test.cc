@@ -157,5 +157,59 @@ TEST_F(PersistenceTest, DamagedObjectsGiveEioNeverWrongData) {
   EXPECT_TRUE((first == EIO) != (second == EIO)) << first << " " << second;
 }
 
+// A backend that answers AccessDenied to every write once `refuse` is set.
+class RefusingBackend final : public Backend {
+ public:
+  explicit RefusingBackend(Backend& inner) : inner_(inner) {}
+  std::atomic<bool> refuse{false};
+  std::string describe() const override { return "refusing " + inner_.describe(); }
+  Status get(const std::string& k, std::string* out) override { return inner_.get(k, out); }
+  Status get_range(const std::string& k, uint64_t o, uint64_t n, std::string* out) override {
+    return inner_.get_range(k, o, n, out);
+  }
+  Status put(const std::string& k, std::string_view d) override {
+    return refuse ? Status::permission_denied("AccessDenied: writes are not allowed") : inner_.put(k, d);
+  }
+  Status put_if_absent(const std::string& k, std::string_view d) override {
+    return refuse ? Status::permission_denied("AccessDenied: writes are not allowed") : inner_.put_if_absent(k, d);
+  }
+  Status remove(const std::vector<std::string>& keys) override { return inner_.remove(keys); }
+  Status list(const std::string& p, const std::string& s, size_t m, ListPage* page) override {
+    return inner_.list(p, s, m, page);
+  }
+  Status head(const std::string& k, ObjectInfo* info) override { return inner_.head(k, info); }
+
+ private:
+  Backend& inner_;
+};
+
+// Refused writes make the mount read-only; what was written stays in the
+// cache and goes up at the next mount, once the backend accepts writes.
+TEST_F(PersistenceTest, BackendThatRefusesWritesMakesTheMountReadOnlyWithoutLoss) {
+  RefusingBackend refusing(*backend_);
+  mount(&refusing);
+  uint64_t f = create(kRootInode, "precious");
+  const std::string data = random_bytes(2 * kTestBlock);
+  refusing.refuse = true;
+  write(f, 0, data);
+  EXPECT_FALSE(fs_->flush_cache().is_ok());
+  struct stat st {};
+  uint64_t fh = 0;
+  EXPECT_EQ(fs_->create(kRootInode, "more", 0644, O_RDWR, caller_, &st, &fh), EROFS);
+  EXPECT_EQ(fs_->mkdir(kRootInode, "dir", 0755, caller_, &st), EROFS);
+  EXPECT_EQ(fs_->open(f, O_WRONLY, &fh), EROFS);
+  EXPECT_EQ(read(f), data) << "reads go on";
+  EXPECT_FALSE(fs_->shutdown().is_ok());
+  fs_.reset();
+
+  refusing.refuse = false;
+  mount(&refusing);  // same cache: the dirty blocks go up now
+  EXPECT_EQ(read(lookup(kRootInode, "precious")), data);
+  unmount();
+  drop_cache();
+  mount(&refusing);
+  EXPECT_EQ(read(lookup(kRootInode, "precious")), data);
+}
+
 }  // namespace
 }  // namespace hoardfs::testing
