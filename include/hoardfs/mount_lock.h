@@ -5,6 +5,11 @@
 //   {"host": "...", "pid": 123, "cache_dir": "/root/.cache/hoardfs/...",
 //    "token": "<32 hex, random per mount>", "since": <unix seconds>}
 //
+// Servers that ignore If-None-Match (Swift's s3api, s3rver: put_if_absent()
+// answers unsupported) get a lease instead: the lock is written only when a
+// read finds none, and read back after kLeaseSettle; a rival that raced finds
+// the other's token there and backs off.
+//
 // A mount takes it and deletes it after its final upload; a second mount
 // from any host or cache folder finds it and is refused ("mounted
 // elsewhere"). The same host and cache folder may take over a lock left by a
@@ -14,6 +19,7 @@
 // by fsck.hoardfs (the latter with --break-lock).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -44,6 +50,8 @@ enum class StaleLockPolicy {
   kBreakAlways,    // fsck --break-lock: any lock (the user vouches the holder is gone)
 };
 
+inline constexpr std::chrono::milliseconds kLeaseSettle{1500};
+
 class MountLock {
  public:
   explicit MountLock(Backend& backend) : backend_(backend) {}
@@ -60,6 +68,8 @@ class MountLock {
   bool held() const { return held_; }
 
  private:
+  Status create_lease(const std::string& name);
+
   Backend& backend_;
   LockHolder me_;
   bool held_ = false;

@@ -127,6 +127,10 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   Status snapshot_and_upload();
   // fsck helpers (fs_check.cc); mu_ held, inside a transaction.
   uint64_t lost_and_found_dir();
+  // Deletes the data objects in `listed` that neither the database nor its
+  // garbage list names and that a second listing still shows: uploads a
+  // crash cut off before they were recorded. Nothing may upload meanwhile.
+  Status sweep_unreferenced_objects(const std::vector<ObjectInfo>& listed, size_t* deleted);
   std::string move_to_lost_and_found(uint64_t ino);  // new path, "" if not moved
 
   void backend_refuses_writes(const Status& why) override;

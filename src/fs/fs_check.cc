@@ -192,12 +192,9 @@ Status FilesystemImpl::check(CheckReport* report) {
   try {
     std::lock_guard lock(mu_);
     std::map<std::string, int64_t> recorded;  // name → object id
-    std::set<std::string> pending_deletion;
     {
       auto st = db_.prepare("SELECT id, name FROM objects");
       while (st.step()) recorded.emplace(st.text(1), st.int64(0));
-      auto garbage = db_.prepare("SELECT name FROM garbage");
-      while (garbage.step()) pending_deletion.insert(garbage.text(0));
     }
     for (const auto& [name, object_id] : recorded) {
       if (present.contains(name)) continue;
@@ -233,35 +230,50 @@ Status FilesystemImpl::check(CheckReport* report) {
       q("DELETE FROM garbage WHERE name = ?").bind(name).run();
       txn.commit();
     }
-
-    // Unreferenced objects: only those that a second listing still shows.
-    std::vector<std::string> candidates;
-    for (const auto& name : present) {
-      if (!recorded.contains(name) && !pending_deletion.contains(name)) candidates.push_back(name);
-    }
-    if (!candidates.empty()) {
-      HOARDFS_RETURN_IF_ERROR(
-          list_all(backend_, object_names::kDataPrefix, &second).with_context("listing data objects again"));
-      const std::set<std::string> still = listed_names(second);
-      std::vector<std::string> doomed;
-      for (const auto& name : candidates) {
-        if (still.contains(name)) doomed.push_back(name);
-      }
-      for (size_t i = 0; i < doomed.size(); i += 1000) {
-        std::vector<std::string> batch(doomed.begin() + static_cast<long>(i),
-                                       doomed.begin() + static_cast<long>(std::min(doomed.size(), i + 1000)));
-        HOARDFS_RETURN_IF_ERROR(backend_.remove(batch).with_context("deleting unreferenced objects"));
-      }
-      if (!doomed.empty()) {
-        report->repaired.push_back(fmt::format("deleted {} data object(s) that nothing referenced (uploads "
-                                               "a crash cut off before they were recorded)",
-                                               doomed.size()));
-      }
-    }
   } catch (const std::exception& e) {
     return Status::io_error(std::string("checking the data objects: ") + e.what());
   }
-  // Missing objects whose files were repaired are reported once; a rerun is clean.
+  size_t deleted = 0;
+  HOARDFS_RETURN_IF_ERROR(sweep_unreferenced_objects(first, &deleted));
+  if (deleted > 0) {
+    report->repaired.push_back(fmt::format("deleted {} data object(s) that nothing referenced (uploads a crash "
+                                           "cut off before they were recorded)",
+                                           deleted));
+  }
+  return Status::ok();
+}
+
+Status FilesystemImpl::sweep_unreferenced_objects(const std::vector<ObjectInfo>& listed, size_t* deleted) {
+  *deleted = 0;
+  std::vector<std::string> candidates;
+  try {
+    std::lock_guard lock(mu_);
+    std::set<std::string> known;
+    auto st = db_.prepare("SELECT name FROM objects UNION SELECT name FROM garbage");
+    while (st.step()) known.insert(st.text(0));
+    for (const auto& o : listed) {
+      if (!known.contains(o.key)) candidates.push_back(o.key);
+    }
+  } catch (const std::exception& e) {
+    return Status::io_error(std::string("reading the object list: ") + e.what());
+  }
+  if (candidates.empty()) return Status::ok();
+  // Only what a second listing still shows (an eventually consistent listing
+  // may show an object that is already gone, never one that does not exist).
+  std::vector<ObjectInfo> second;
+  HOARDFS_RETURN_IF_ERROR(
+      list_all(backend_, object_names::kDataPrefix, &second).with_context("listing data objects again"));
+  const std::set<std::string> still = listed_names(second);
+  std::vector<std::string> doomed;
+  for (const auto& name : candidates) {
+    if (still.contains(name)) doomed.push_back(name);
+  }
+  for (size_t i = 0; i < doomed.size(); i += 1000) {
+    std::vector<std::string> batch(doomed.begin() + static_cast<long>(i),
+                                   doomed.begin() + static_cast<long>(std::min(doomed.size(), i + 1000)));
+    HOARDFS_RETURN_IF_ERROR(backend_.remove(batch).with_context("deleting unreferenced objects"));
+  }
+  *deleted = doomed.size();
   return Status::ok();
 }
 

@@ -234,6 +234,19 @@ Status FilesystemImpl::open_all() {
     return row && S_ISREG(row->mode) && blockno * block_size_ < row->size;
   });
   HOARDFS_RETURN_IF_ERROR(recovered);
+  if (after_crash) {
+    // Objects the crashed mount uploaded but never recorded: nothing can
+    // reference them, so they go now rather than wait for fsck.
+    std::vector<ObjectInfo> listed;
+    size_t deleted = 0;
+    Status swept = list_all(backend_, object_names::kDataPrefix, &listed);
+    if (swept.is_ok()) swept = sweep_unreferenced_objects(listed, &deleted);
+    if (!swept.is_ok()) {
+      log::warning("could not remove the uploads the crash cut off (fsck.hoardfs will): {}", swept.to_string());
+    } else if (deleted > 0) {
+      log::info("removed {} data object(s) a crash had left unrecorded", deleted);
+    }
+  }
   cache_->start();
 
   if (options_.metadata_interval_s > 0) {

@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <climits>
 #include <ctime>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "hoardfs/log.h"
 #include "hoardfs/object_names.h"
@@ -35,8 +37,16 @@ std::string random_token() {
   return hex;
 }
 
+// Not running: no such process, or one that has died and waits to be reaped
+// (a zombie holds nothing).
 bool process_is_gone(int64_t pid) {
-  return pid > 0 && pid <= INT_MAX && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+  if (pid <= 0 || pid > INT_MAX) return false;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return true;
+  std::ifstream stat_file("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat_file, line)) return false;
+  size_t paren = line.rfind(')');  // the command name may hold spaces and parentheses
+  return paren != std::string::npos && paren + 2 < line.size() && (line[paren + 2] == 'Z' || line[paren + 2] == 'X');
 }
 
 std::string format_time(int64_t unix_seconds) {
@@ -90,6 +100,7 @@ Status MountLock::acquire(const LockHolder& me, StaleLockPolicy policy, std::str
   const std::string name = object_names::lock();
   for (int attempt = 0; attempt < 3; ++attempt) {
     Status put = backend_.put_if_absent(name, me_.to_json());
+    if (put.code() == Status::Code::kUnsupported) put = create_lease(name);
     if (put.is_ok()) {
       held_ = true;
       return Status::ok();
@@ -132,6 +143,23 @@ Status MountLock::acquire(const LockHolder& me, StaleLockPolicy policy, std::str
     return Status::ok();
   }
   return Status::already_exists("the lock " + name + " keeps changing: another mount is starting");
+}
+
+// For servers without conditional PUT: create the lock only if a read finds
+// none, then read it back after a pause long enough for a rival's write that
+// raced ours to land; whoever's token is there holds the lock. already_exists
+// when someone else's is.
+Status MountLock::create_lease(const std::string& name) {
+  std::string text;
+  Status got = backend_.get(name, &text);
+  if (got.is_ok()) return Status::already_exists(name + " exists");
+  if (!got.is_not_found()) return got;
+  HOARDFS_RETURN_IF_ERROR(backend_.put(name, me_.to_json()));
+  std::this_thread::sleep_for(kLeaseSettle);
+  HOARDFS_RETURN_IF_ERROR(backend_.get(name, &text));
+  auto holder = LockHolder::from_json(text);
+  if (holder && holder->token == me_.token) return Status::ok();
+  return Status::already_exists(name + " was taken by another mount at the same moment");
 }
 
 Status MountLock::verify() const {

@@ -209,6 +209,7 @@ TEST_F(PersistenceTest, BackendThatRefusesWritesMakesTheMountReadOnlyWithoutLoss
   drop_cache();
   mount(&refusing);
   EXPECT_EQ(read(lookup(kRootInode, "precious")), data);
+  unmount();  // before `refusing` goes
 }
 
 }  // namespace
