@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev
   # end-to-end tests (tests/e2e): python3 standard library plus these tools
   python3 rsync attr acl psmisc tar coreutils util-linux
+  # docs tests (tests/docs): every man page renders without warnings
+  man-db groff-base
 )
 
 missing=()
