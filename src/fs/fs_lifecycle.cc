@@ -136,7 +136,7 @@ Status FilesystemImpl::open_all() {
   lock_fd_ = ::open((dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd_ < 0) return Status::from_errno(errno, "opening " + dir + "/lock");
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    return Status::io_error("cache directory " + dir + " is in use by another hoardfs process", EBUSY);
+    return Status::already_exists("its cache directory " + dir + " is in use by another hoardfs process on this host");
   }
 
   // This cache folder's id in the manifests it uploads.
@@ -163,8 +163,9 @@ Status FilesystemImpl::open_all() {
     if (local_version > newest.version) {
       return Status::corruption(fmt::format(
           "the newest metadata version in the backend is {}, but this cache already uploaded or downloaded "
-          "version {}: newer metadata versions were deleted or rolled back in the backend",
-          newest.version, local_version));
+          "version {}: newer metadata versions were deleted or rolled back in the backend (if you trust the "
+          "backend as it is now, move the cache folder {} aside and mount again)",
+          newest.version, local_version, dir));
     }
     if (local_version < newest.version) {
       // Versions this cache folder uploaded itself (a crash came between the
@@ -290,7 +291,14 @@ Status FilesystemImpl::snapshot_and_upload() {
   }
   auto uploaded = metadata_sync_->upload(snapshot);
   ::unlink(snapshot.c_str());
-  if (!uploaded.is_ok()) return uploaded.status().with_context("uploading metadata");
+  if (!uploaded.is_ok()) {
+    const Status& s = uploaded.status();
+    if (!s.retryable() && (s.code() == Status::Code::kPermissionDenied || s.code() == Status::Code::kAuthFailed ||
+                           s.code() == Status::Code::kNoSpace)) {
+      backend_refuses_writes(s);
+    }
+    return s.with_context("uploading metadata");
+  }
   metadata_version_ = uploaded->version;
   HOARDFS_RETURN_IF_ERROR(write_small_file(options_.cache_dir + "/state", std::to_string(uploaded->version)));
 

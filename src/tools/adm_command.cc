@@ -53,7 +53,8 @@ bool open_unlocked(const char* tool, const StorageRequest& storage, StorageAcces
 }
 
 bool take_lock(const char* tool, MountLock& lock, const std::string& url, int* code) {
-  Status taken = lock.acquire(this_holder("(" + std::string(tool) + ")"), StaleLockPolicy::kRefuse);
+  // No cache folder: a name no other holder can have, so nothing is taken over.
+  Status taken = lock.acquire(this_holder(fmt::format("({}, pid {})", tool, ::getpid())), StaleLockPolicy::kRefuse);
   if (taken.is_ok()) return true;
   if (taken.code() == Status::Code::kAlreadyExists) {
     *code = report_error(tool, exit_code::kMountedElsewhere,

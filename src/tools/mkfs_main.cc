@@ -116,7 +116,7 @@ bool upload_initial_metadata(Backend& backend, const KeyMaterial& keys, const st
   std::string database = base + "/metadata.db";
   Status status = initialize_metadata_database(database, getuid(), getgid(), 0755);
   if (status.is_ok()) {
-    ObjectCodec codec(keys, 3);
+    ObjectCodec codec(keys, 3, Encryption::kXChaCha20Poly1305);  // as the filesystem writes: readable anywhere
     MetadataSync sync(backend, codec, MetadataSync::Options{});
     auto uploaded = sync.upload(database);
     if (uploaded.is_ok()) {

@@ -99,7 +99,8 @@ int run_verify(const VerifyRequest& request) {
   if (Status made = make_directories(folder, 0700); !made.is_ok()) {
     return report_error(kTool, exit_code::kError, made.to_string());
   }
-  const std::string progress_path = folder + "/verify-progress";
+  // --data and presence-only runs resume separately: one does not vouch for the other.
+  const std::string progress_path = folder + (request.data ? "/verify-data-progress" : "/verify-progress");
   const std::string db_path = folder + fmt::format("/verify-{}.db", ::getpid());
 
   ObjectCodec codec(unlocked.keys, 3, Encryption::kXChaCha20Poly1305);
