@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """End to end on a real network backend: mkfs creates the bucket or
 container, mount, rsync a tree in, unmount, delete the cache, mount again and
-find the same tree, then a second mkfs is refused and bad credentials fail
+find the same tree; meanwhile a second mount from another cache folder is
+refused (the lock); then a second mkfs is refused and bad credentials fail
 fast with their exit code.
 
 Usage: test_remote.py BACKEND, one of
@@ -25,12 +26,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import treegen  # noqa: E402
-from hoardfs_e2e import (MKFS, Checks, Hoard, assert_same_tree, log,  # noqa: E402
+from hoardfs_e2e import (MKFS, MOUNT, Checks, Hoard, assert_same_tree, log,  # noqa: E402
                          require_environment, skip, snapshot)
 from test_rsync import no_differences, rsync  # noqa: E402
 
 EXIT_BAD_CREDENTIALS = 10
 EXIT_NOT_EMPTY = 17
+EXIT_MOUNTED_ELSEWHERE = 14
 
 
 def env(*names):
@@ -87,6 +89,21 @@ def second_mkfs_refused(h, options):
         raise AssertionError(f"mkfs on a used location: expected exit {EXIT_NOT_EMPTY}: " + r.describe())
 
 
+def second_mount_refused(h):
+    """The single-writer lock on this server (conditional PUT or lease)."""
+    other_cache = os.path.join(h.base, "cache-2")
+    other_mnt = os.path.join(h.base, "mnt-2")
+    os.makedirs(other_cache, exist_ok=True)
+    os.makedirs(other_mnt, exist_ok=True)
+    r = h.tool([MOUNT, "--cachedir", other_cache, *h.mount_args, h.url, other_mnt],
+               stdin_text=h.passphrase + "\n")
+    if r.returncode != EXIT_MOUNTED_ELSEWHERE or "mounted elsewhere" not in r.stderr:
+        if r.returncode == 0:
+            h.umount(other_mnt, check=False)
+        raise AssertionError(f"a second mount from another cache: expected exit {EXIT_MOUNTED_ELSEWHERE}: "
+                             + r.describe())
+
+
 def bad_credentials_fail_fast(url, options, login):
     with Hoard("remote-badcreds", url=url,
                authinfo=authinfo(url, login, "definitely-not-the-password", "x")) as bad:
@@ -124,6 +141,7 @@ def main():
                 checks.finish()
             if not checks.run("mount", h.mount):
                 checks.finish()
+            checks.run("second_mount_from_another_cache_refused", second_mount_refused, h)
             if checks.run("rsync_in", rsync, src + "/", h.mnt + "/"):
                 checks.run("same_tree_while_mounted",
                            lambda: assert_same_tree(snapshot(src), snapshot(h.mnt), "tree right after rsync"))
