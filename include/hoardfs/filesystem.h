@@ -149,6 +149,20 @@ class Filesystem {
 
   // --- Control (used through the control xattrs on the root, see doc/) ---
   virtual FsStats stats() = 0;
+
+  // Tree operations (hoardfs cp / lock / rm, through the control attribute;
+  // see fs_tree.cc). errno values like the POSIX calls.
+  // A snapshot copy of `src` as `parent`/`name`: new inodes sharing every
+  // block (no data copied); hard links inside the tree stay hard links.
+  virtual int copy_tree(uint64_t src, uint64_t parent, std::string_view name) = 0;
+  // Makes `ino` and everything under it immutable (EPERM for any change).
+  virtual int lock_tree(uint64_t ino) = 0;
+  // Removes `parent`/`name` and everything under it, locked or not.
+  virtual int remove_tree(uint64_t parent, std::string_view name) = 0;
+  // Called (from another thread, never inside a request) when an entry
+  // changed behind the kernel's back, so that its cache can drop it.
+  using EntryInvalidator = std::function<void(uint64_t parent, const std::string& name)>;
+  virtual void set_entry_invalidator(EntryInvalidator invalidator) = 0;
   // Uploads every dirty block; returns when none is left or on a backend error.
   // fsck.hoardfs on a filesystem opened for it (nothing mounted): uploads
   // what the cache holds, then checks and repairs the database (integrity,

@@ -88,6 +88,10 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   int statfs(struct statvfs* out) override;
   FsStats stats() override;
   Status check(CheckReport* report) override;
+  int copy_tree(uint64_t src, uint64_t parent, std::string_view name) override;
+  int lock_tree(uint64_t ino) override;
+  int remove_tree(uint64_t parent, std::string_view name) override;
+  void set_entry_invalidator(EntryInvalidator invalidator) override;
   Status flush_cache() override;
   Status upload_metadata() override;
   Status shutdown() override;
@@ -125,6 +129,11 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   std::string stats_json();
   int run_control(std::string_view command, const Caller& caller);
   Status snapshot_and_upload();
+  // fs_tree.cc helpers; mu_ held, inside a transaction.
+  uint64_t copy_inode(uint64_t src, std::unordered_map<uint64_t, uint64_t>* copied);
+  void collect_tree(uint64_t top, std::vector<uint64_t>* inodes);
+  void invalidate_entry_later(uint64_t parent, std::string name);
+  void stop_invalidations();
   // fsck helpers (fs_check.cc); mu_ held, inside a transaction.
   uint64_t lost_and_found_dir();
   // Deletes the data objects in `listed` that neither the database nor its
@@ -159,6 +168,15 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   std::unique_ptr<BlockCache> cache_;
   std::unique_ptr<MetadataSync> metadata_sync_;  // made in open_all(), once the writer id is known
   MountLock mount_lock_;
+  // Kernel entry invalidations, sent by their own thread (a request handler
+  // that sent one could deadlock with the kernel's directory lock).
+  std::mutex invalidate_call_mu_;  // held while the invalidator runs; before invalidate_mu_
+  std::mutex invalidate_mu_;
+  std::condition_variable invalidate_cv_;
+  std::vector<std::pair<uint64_t, std::string>> invalidate_queue_;
+  EntryInvalidator invalidator_;
+  std::thread invalidate_thread_;
+  bool invalidate_stop_ = false;
   std::atomic<bool> read_only_{false};  // the backend refuses writes (see backend_refuses_writes)
   std::string broken_lock_;  // the lock taken over or broken at open, if any (fsck reports it)
   std::mutex upload_mu_;  // one metadata upload at a time; taken before mu_

@@ -113,6 +113,7 @@ FilesystemImpl::FilesystemImpl(Backend& backend, const KeyMaterial& keys, uint32
       mount_lock_(backend_) {}
 
 FilesystemImpl::~FilesystemImpl() {
+  stop_invalidations();
   if (!shut_down_) {
     {
       std::lock_guard lock(timer_mu_);
@@ -357,6 +358,7 @@ Status FilesystemImpl::upload_metadata() { return snapshot_and_upload(); }
 
 Status FilesystemImpl::shutdown() {
   if (shut_down_.exchange(true)) return Status::ok();
+  stop_invalidations();
   {
     std::lock_guard lock(timer_mu_);
     timer_stop_ = true;

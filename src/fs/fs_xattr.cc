@@ -3,7 +3,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "fs/filesystem_impl.h"
 #include "hoardfs/log.h"
@@ -132,6 +134,21 @@ int FilesystemImpl::run_control(std::string_view command, const Caller& caller) 
     if (arg.empty() || *end != '\0' || bytes == 0) return EINVAL;
     cache_->set_max_bytes(bytes);
     log::info("cache size limit set to {} bytes", bytes);
+  } else if (cmd == "cp" || cmd == "rm") {
+    // cp SRC_INO PARENT_INO NAME / rm PARENT_INO NAME (NAME: the rest, spaces and all)
+    std::istringstream in(arg);
+    uint64_t first = 0, second = 0;
+    if (!(in >> first)) return EINVAL;
+    if (cmd == "cp" && !(in >> second)) return EINVAL;
+    if (in.get() != ' ') return EINVAL;
+    std::string name((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (name.empty()) return EINVAL;
+    return cmd == "cp" ? copy_tree(first, second, name) : remove_tree(first, name);
+  } else if (cmd == "lock") {
+    char* end = nullptr;
+    unsigned long long ino = std::strtoull(arg.c_str(), &end, 10);
+    if (arg.empty() || *end != '\0') return EINVAL;
+    return lock_tree(ino);
   } else if (cmd == "log") {
     log::Level level;
     if (!log::parse_level(arg, &level)) return EINVAL;

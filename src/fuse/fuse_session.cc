@@ -132,6 +132,11 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
     return status;
   }
   g_log_fuse_errors = true;
+  // Tree operations (hoardfs rm, cp) change entries behind the kernel's back.
+  fs.set_entry_invalidator([session](uint64_t parent, const std::string& name) {
+    int rc = fuse_lowlevel_notify_inval_entry(session, parent, name.data(), name.size());
+    if (rc != 0 && rc != -ENOENT) log::debug("invalidating entry {} of {}: {}", name, parent, std::strerror(-rc));
+  });
   log::info("mounted {} at {}", options.fsname, mountpoint);
   on_mounted(Status::ok());
 
@@ -143,6 +148,7 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
   if (loop_result < 0) log::error("FUSE session loop failed: {}", std::strerror(-loop_result));
   if (loop_result > 0) log::info("signal {} received, unmounting", loop_result);
 
+  fs.set_entry_invalidator(nullptr);
   // A no-op when the kernel has already unmounted (umount, fusermount3 -u).
   fuse_session_unmount(session);
   if (options.handle_signals) fuse_remove_signal_handlers(session);

@@ -19,5 +19,6 @@ void add_stat_command(CLI::App& root, CommandRunner* selected);
 void add_ctrl_command(CLI::App& root, CommandRunner* selected);
 void add_adm_command(CLI::App& root, CommandRunner* selected);
 void add_verify_command(CLI::App& root, CommandRunner* selected);
+void add_tree_commands(CLI::App& root, CommandRunner* selected);  // cp, lock, rm
 
 }  // namespace hoardfs::tools

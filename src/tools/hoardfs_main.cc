@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   add_ctrl_command(app, &selected);
   add_adm_command(app, &selected);
   add_verify_command(app, &selected);
+  add_tree_commands(app, &selected);
 
   if (int done = parse_command_line(app, argc, argv); done >= 0) return done;
   return selected ? selected() : hoardfs::exit_code::kUsage;
