@@ -185,5 +185,11 @@ class Filesystem {
 inline constexpr const char* kCtrlStatXattr = "user.hoardfs.stat";
 inline constexpr const char* kCtrlCommandXattr = "user.hoardfs.ctrl";
 inline constexpr const char* kCtrlPidXattr = "user.hoardfs.pid";
+// On any file or directory (not listed): what its subtree holds, as JSON
+// {"entries", "inodes", "data_bytes" (logical), "dedup_bytes" (distinct
+// blocks), "exclusive_bytes" and "exclusive_stored_bytes" (blocks no inode
+// outside the subtree uses: what removing it would free)}. Counts stored
+// blocks: data still dirty in the cache is not in the figures yet.
+inline constexpr const char* kTreeStatXattr = "user.hoardfs.treestat";
 
 }  // namespace hoardfs

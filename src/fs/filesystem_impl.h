@@ -134,6 +134,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   void collect_tree(uint64_t top, std::vector<uint64_t>* inodes);
   void invalidate_entry_later(uint64_t parent, std::string name);
   void stop_invalidations();
+  int tree_stats_json(uint64_t ino, std::string* json);
   // fsck helpers (fs_check.cc); mu_ held, inside a transaction.
   uint64_t lost_and_found_dir();
   // Deletes the data objects in `listed` that neither the database nor its

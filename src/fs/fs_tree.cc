@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <deque>
+#include <nlohmann/json.hpp>
 
 #include "fs/filesystem_impl.h"
 #include "hoardfs/log.h"
@@ -149,6 +150,47 @@ void FilesystemImpl::collect_tree(uint64_t top, std::vector<uint64_t>* inodes) {
     while (st.step()) pending.push_back(static_cast<uint64_t>(st.int64(0)));
     st.reset();
   }
+}
+
+int FilesystemImpl::tree_stats_json(uint64_t ino, std::string* json) {
+  return guarded("treestat", [&] {
+    std::lock_guard lock(mu_);
+    if (!load_inode(ino)) return ENOENT;
+    std::vector<uint64_t> inodes;
+    collect_tree(ino, &inodes);
+    sql::Transaction txn(db_);
+    db_.exec("CREATE TEMP TABLE IF NOT EXISTS tree_inodes(id INTEGER PRIMARY KEY); DELETE FROM tree_inodes;");
+    for (uint64_t i : inodes) q("INSERT OR IGNORE INTO temp.tree_inodes(id) VALUES (?)").bind(i).run();
+    auto scalar = [&](const char* sql, uint64_t bind = 0) {
+      auto st = db_.prepare(sql);
+      if (bind != 0) st.bind(bind);
+      uint64_t v = st.step() ? static_cast<uint64_t>(st.int64(0)) : 0;
+      return v;
+    };
+    nlohmann::json j;
+    j["inodes"] = inodes.size();
+    j["entries"] = scalar("SELECT COUNT(*) FROM dentries WHERE parent IN (SELECT id FROM temp.tree_inodes)");
+    j["data_bytes"] = scalar("SELECT COALESCE(SUM(size), 0) FROM inodes WHERE id IN (SELECT id FROM temp.tree_inodes) "
+                             "AND (mode & 61440) = 32768");
+    j["stored_data_bytes"] =
+        scalar("SELECT COALESCE(SUM(length), 0) FROM extents WHERE inode IN (SELECT id FROM temp.tree_inodes)");
+    j["dedup_bytes"] = scalar(
+        "SELECT COALESCE(SUM(size), 0) FROM blocks WHERE id IN (SELECT block FROM extents WHERE inode IN "
+        "(SELECT id FROM temp.tree_inodes))");
+    const char* exclusive =
+        "SELECT COALESCE(SUM(b.size), 0), COALESCE(SUM(o.stored_size), 0) FROM blocks b JOIN objects o ON o.id = "
+        "b.object JOIN (SELECT block, COUNT(*) AS uses FROM extents WHERE inode IN (SELECT id FROM "
+        "temp.tree_inodes) GROUP BY block) t ON t.block = b.id WHERE t.uses >= b.refcount";
+    auto st = db_.prepare(exclusive);
+    if (st.step()) {
+      j["exclusive_bytes"] = st.int64(0);
+      j["exclusive_stored_bytes"] = st.int64(1);
+    }
+    st.reset();
+    txn.commit();
+    *json = j.dump();
+    return 0;
+  });
 }
 
 int FilesystemImpl::lock_tree(uint64_t ino) {

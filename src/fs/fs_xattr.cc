@@ -50,6 +50,7 @@ int FilesystemImpl::setxattr(uint64_t ino, std::string_view name, std::string_vi
 }
 
 int FilesystemImpl::getxattr(uint64_t ino, std::string_view name, const Caller& /*caller*/, std::string* value) {
+  if (name == kTreeStatXattr) return tree_stats_json(ino, value);
   if (is_control(ino, name)) {
     if (name == kCtrlStatXattr) {
       *value = stats_json();
