@@ -9,7 +9,9 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
+#include <iostream>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -29,6 +31,7 @@ namespace {
 struct AdmRequest {
   StorageRequest storage;
   uint64_t version = 0;  // restore-metadata: 0 lists
+  bool yes = false;      // clear: no question
 };
 
 std::string local_time(int64_t unix_seconds) {
@@ -146,6 +149,83 @@ int run_passphrase(const AdmRequest& request) {
   return exit_code::kOk;
 }
 
+int run_clear(const AdmRequest& request) {
+  const char* tool = "hoardfs adm clear";
+  ToolError error;
+  StorageAccess access;
+  std::unique_ptr<Backend> backend;
+  if (!prepare_storage_access(request.storage, &access, &error) || !open_storage(access, &backend, &error)) {
+    return report_error(tool, error);
+  }
+  std::vector<ObjectInfo> objects;
+  if (Status s = list_all(*backend, "", &objects); !s.is_ok()) return report_error(tool, tool_error(s));
+  if (objects.empty()) {
+    fmt::print("{} is already empty\n", access.url);
+    return exit_code::kOk;
+  }
+  uint64_t bytes = 0;
+  for (const auto& o : objects) bytes += o.size;
+  if (!request.yes) {
+    if (!::isatty(STDIN_FILENO)) {
+      return report_error(tool, exit_code::kUsage,
+                          "not asking on a non-terminal: add --yes to delete everything at " + access.url);
+    }
+    fmt::print("Delete the whole filesystem at {}: {} objects, {}? Type yes: ", access.url, objects.size(),
+               format_size(bytes));
+    std::fflush(stdout);
+    std::string answer;
+    std::getline(std::cin, answer);
+    if (answer != "yes") {
+      fmt::print("Nothing deleted.\n");
+      return exit_code::kError;
+    }
+  }
+  MountLock lock(*backend);
+  int code = 0;
+  if (!take_lock(tool, lock, access.url, &code)) return code;
+  std::vector<std::string> names;
+  for (const auto& o : objects) {
+    if (o.key != object_names::lock()) names.push_back(o.key);
+  }
+  // The superblock last: an interrupted clear still reads as a filesystem to finish clearing.
+  std::stable_partition(names.begin(), names.end(), [](const std::string& n) { return n != object_names::superblock(); });
+  for (size_t i = 0; i < names.size(); i += 1000) {
+    std::vector<std::string> batch(names.begin() + static_cast<long>(i),
+                                   names.begin() + static_cast<long>(std::min(names.size(), i + 1000)));
+    if (Status s = backend->remove(batch); !s.is_ok()) {
+      return report_error(tool, tool_error(s.with_context("deleting objects (run the command again to finish)")));
+    }
+  }
+  backend->remove({object_names::lock()});
+  fmt::print("Deleted {} objects ({}) at {}\n", names.size(), format_size(bytes), access.url);
+  return exit_code::kOk;
+}
+
+int run_upgrade(const AdmRequest& request) {
+  const char* tool = "hoardfs adm upgrade";
+  ToolError error;
+  StorageAccess access;
+  std::unique_ptr<Backend> backend;
+  if (!prepare_storage_access(request.storage, &access, &error) || !open_storage(access, &backend, &error)) {
+    return report_error(tool, error);
+  }
+  std::string bytes;
+  Status got = backend->get(object_names::superblock(), &bytes);
+  if (got.is_not_found()) {
+    return report_error(tool, exit_code::kNoFilesystem, "no hoardfs filesystem at " + access.url);
+  }
+  if (!got.is_ok()) return report_error(tool, tool_error(got));
+  auto params = parse_superblock(bytes);
+  if (!params.is_ok()) {
+    return report_error(tool, exit_code::kUnsupportedRevision,
+                        fmt::format("{}: {} (this hoardfs reads and upgrades up to revision {})", access.url,
+                                    params.status().to_string(), kFilesystemRevision));
+  }
+  // Revision 1 is the first format; later revisions add their upgrade steps here.
+  fmt::print("{} has format revision {}, the current one: nothing to upgrade\n", access.url, params->revision);
+  return exit_code::kOk;
+}
+
 }  // namespace
 
 void add_adm_command(CLI::App& root, CommandRunner* selected) {
@@ -167,6 +247,17 @@ void add_adm_command(CLI::App& root, CommandRunner* selected) {
   CLI::App* p = adm->add_subcommand("passphrase", "Change the passphrase (rewrites only the wrapped master key)");
   add_common(p, *pass);
   p->callback([pass, selected] { *selected = [pass] { return run_passphrase(*pass); }; });
+
+  auto clear = std::make_shared<AdmRequest>();
+  CLI::App* c = adm->add_subcommand("clear", "Delete the whole filesystem (every object at the URL)");
+  add_common(c, *clear);
+  c->add_flag("--yes", clear->yes, "Do not ask (required when stdin is not a terminal)");
+  c->callback([clear, selected] { *selected = [clear] { return run_clear(*clear); }; });
+
+  auto upgrade = std::make_shared<AdmRequest>();
+  CLI::App* u = adm->add_subcommand("upgrade", "Upgrade an older format revision, or say that it is current");
+  add_common(u, *upgrade);
+  u->callback([upgrade, selected] { *selected = [upgrade] { return run_upgrade(*upgrade); }; });
 }
 
 }  // namespace hoardfs::tools
