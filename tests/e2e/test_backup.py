@@ -1,0 +1,93 @@
+#!/usr/bin/python3
+"""The backup helper (src/tools/hoardfs-backup) through a real mount.
+
+Five runs at made-up times (--now) over a changing source: each kept backup
+equals the source as it was at its run, backups are locked, unchanged data
+is stored once (stat: dedup well below the logical size), an interrupted
+run's leftover is cleaned up, and the age policy keeps exactly the newest
+backup of each of the last --keep-daily days / --keep-weekly weeks /
+--keep-monthly months.
+"""
+
+import errno
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hoardfs_e2e import (CLI, Checks, Hoard, assert_same_tree, expect_errno, log,  # noqa: E402
+                         require_environment, snapshot)
+
+HELPER = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                      "src", "tools", "hoardfs-backup")
+RUNS = ["2026-10-30T030000", "2026-11-01T030000", "2026-11-02T030000", "2026-11-02T150000",
+        "2026-11-10T030000"]
+# --keep-daily 2 --keep-weekly 2 --keep-monthly 2: days 11-10 and 11-02 (15:00),
+# weeks 46 (11-10) and 45 (11-02 15:00), months 11 (11-10) and 10 (10-30).
+EXPECTED = ["2026-10-30T030000", "2026-11-02T150000", "2026-11-10T030000"]
+
+
+def backup(h, src, dest, now):
+    proc = subprocess.run([sys.executable, HELPER, "--quiet", "--keep-daily", "2", "--keep-weekly", "2",
+                           "--keep-monthly", "2", "--now", now, "--hoardfs", CLI, src, dest],
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0 or proc.stderr.strip():
+        raise AssertionError(f"hoardfs-backup --now {now} -> exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+
+
+def main():
+    require_environment()
+    checks = Checks("backup helper")
+    work = tempfile.mkdtemp(prefix="hoardfs-backup-src-", dir="/tmp")
+    try:
+        src = os.path.join(work, "src")
+        os.mkdir(src)
+        with open(os.path.join(src, "big.bin"), "wb") as f:
+            f.write(os.urandom(3 << 20))
+        with Hoard("backup") as h:
+            if not checks.run("mkfs_and_mount", lambda: (h.mkfs(), h.mount())):
+                checks.finish()
+            dest = os.path.join(h.mnt, "backups")
+            os.mkdir(dest)
+            states = {}
+            for i, now in enumerate(RUNS):
+                with open(os.path.join(src, "journal.txt"), "a") as f:
+                    f.write(f"run {i} at {now}\n")
+                # rsync compares directory times to the second (see test_rsync.py):
+                # distinct whole seconds make it set the copy's time every run.
+                os.utime(src, ns=(1_700_000_000_000_000_000 + i * 1_000_000_007,) * 2)
+                if i == 3:  # an interrupted run left this behind
+                    os.mkdir(os.path.join(dest, "2026-11-02T120000.incomplete"))
+                checks.run(f"backup_{now}", backup, h, src, dest, now)
+                states[now] = snapshot(src)
+            checks.run("policy_keeps_the_expected_backups",
+                       lambda: sorted(os.listdir(dest)) == EXPECTED or
+                       (_ for _ in ()).throw(AssertionError(f"kept {sorted(os.listdir(dest))}, expected {EXPECTED}")))
+            for now in EXPECTED:
+                checks.run(f"backup_{now}_is_the_source_of_its_time",
+                           lambda now=now: assert_same_tree(states[now], snapshot(os.path.join(dest, now)),
+                                                            f"backup {now}"))
+            checks.run("backups_are_locked",
+                       lambda: expect_errno(errno.EPERM, os.unlink, os.path.join(dest, EXPECTED[0], "big.bin")))
+
+            def stored_once():
+                subprocess.run([CLI, "ctrl", "flushcache", "--quiet", h.mnt], check=True)
+                s = h.stat_json()
+                log(f"data {s['data_bytes']} bytes, after dedup {s['dedup_bytes']} bytes")
+                if s["data_bytes"] < 3 * (3 << 20) or s["dedup_bytes"] > 2 * (3 << 20):
+                    raise AssertionError(f"three backups of a 3 MiB file should share its blocks: {s}")
+            checks.run("unchanged_data_is_stored_once", stored_once)
+            checks.run("survives_a_remount_without_cache", h.remount, True)
+            checks.run("after_remount", lambda: assert_same_tree(states[EXPECTED[-1]],
+                                                                 snapshot(os.path.join(dest, EXPECTED[-1])),
+                                                                 "newest backup after remount"))
+            checks.run("final_umount", h.umount)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    checks.finish()
+
+
+if __name__ == "__main__":
+    main()
