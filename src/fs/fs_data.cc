@@ -76,6 +76,7 @@ int FilesystemImpl::write(uint64_t ino, uint64_t /*fh*/, uint64_t offset, std::s
                           size_t* written) {
   return guarded("write", [&] {
     const uint64_t end = offset + data.size();
+    uint64_t old_size = 0;
     {
       // The size grows before the data lands, so the write-back of a block
       // written here is never taken for one past the end of the file.
@@ -83,6 +84,7 @@ int FilesystemImpl::write(uint64_t ino, uint64_t /*fh*/, uint64_t offset, std::s
       auto row = load_inode(ino);
       if (!row) return ENOENT;
       if (row->locked) return EPERM;
+      old_size = row->size;
       row->size = std::max(row->size, end);
       row->mtime_ns = row->ctime_ns = now_ns();
       store_inode(*row);
@@ -91,7 +93,19 @@ int FilesystemImpl::write(uint64_t ino, uint64_t /*fh*/, uint64_t offset, std::s
       const uint64_t blockno = pos / block_size_;
       const uint32_t in_block = static_cast<uint32_t>(pos % block_size_);
       const size_t length = std::min<uint64_t>(block_size_ - in_block, end - pos);
-      if (int err = cache_->write(ino, blockno, in_block, data.substr(pos - offset, length))) return err;
+      if (int err = cache_->write(ino, blockno, in_block, data.substr(pos - offset, length))) {
+        // A full cache disk (ENOSPC) or I/O error: the file keeps what landed
+        // (a short write) and does not grow past it.
+        std::lock_guard lock(mu_);
+        auto row = load_inode(ino);
+        if (row && row->size == end && end > std::max(old_size, pos)) {
+          row->size = std::max(old_size, pos);
+          store_inode(*row);
+        }
+        if (pos == offset) return err;
+        *written = pos - offset;
+        return 0;
+      }
       pos += length;
     }
     *written = data.size();

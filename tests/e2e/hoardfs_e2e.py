@@ -6,7 +6,7 @@ mkfs/mount/umount/stat, snapshots directory trees for comparison, and always
 unmounts in the end (fusermount3 -u -z as a last resort).
 
 Tool locations come from the environment (set by tests/e2e/meson.build):
-HOARDFS_MKFS, HOARDFS_MOUNT, HOARDFS_UMOUNT, HOARDFS_CLI; otherwise from
+HOARDFS_MKFS, HOARDFS_MOUNT, HOARDFS_UMOUNT, HOARDFS_CLI, HOARDFS_FSCK; otherwise from
 HOARDFS_BUILD_DIR (default: <repo>/build) + src/tools/.
 
 Standard library only; run with Debian's /usr/bin/python3.
@@ -41,6 +41,7 @@ MKFS = _tool("HOARDFS_MKFS", "mkfs.hoardfs")
 MOUNT = _tool("HOARDFS_MOUNT", "mount.hoardfs")
 UMOUNT = _tool("HOARDFS_UMOUNT", "umount.hoardfs")
 CLI = _tool("HOARDFS_CLI", "hoardfs")
+FSCK = _tool("HOARDFS_FSCK", "fsck.hoardfs")  # not required by require_environment()
 
 
 def log(*args):
