@@ -26,6 +26,7 @@
 #include "hoardfs/filesystem.h"
 #include "hoardfs/metadata_sync.h"
 #include "hoardfs/mount_lock.h"
+#include "hoardfs/log.h"
 #include "metadata/sqlite.h"
 
 namespace hoardfs {
@@ -197,6 +198,13 @@ int FilesystemImpl::guarded(const char* op, F&& body) {
   if (read_only_.load(std::memory_order_relaxed) && is_mutating(op)) return EROFS;
   try {
     return body();
+  } catch (const sql::Error& e) {
+    if (e.disk_full()) {
+      log::warning("{}: the cache disk is full ({})", op, e.what());
+      return ENOSPC;
+    }
+    log_internal_error(op, e.what());
+    return EIO;
   } catch (const std::exception& e) {
     log_internal_error(op, e.what());
     return EIO;

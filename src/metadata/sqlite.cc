@@ -34,8 +34,9 @@ bool Statement::step() {
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   std::string msg = std::string("sqlite step: ") + sqlite3_errmsg(db_);
+  int code = sqlite3_extended_errcode(db_);
   sqlite3_reset(stmt_);
-  throw std::runtime_error(msg);
+  throw Error(msg, code);
 }
 
 void Statement::run() {
@@ -97,10 +98,10 @@ void Database::close() {
 
 void Database::exec(const char* sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+  if (int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err); rc != SQLITE_OK) {
     std::string msg = err != nullptr ? err : "unknown error";
     sqlite3_free(err);
-    throw std::runtime_error("sqlite: " + msg);
+    throw Error("sqlite: " + msg, sqlite3_extended_errcode(db_));
   }
 }
 

@@ -6,12 +6,26 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
 #include "hoardfs/status.h"
 
 namespace hoardfs::sql {
+
+// What the wrapper throws: the message and SQLite's extended result code, so
+// callers can tell a full disk (SQLITE_FULL) from damage.
+class Error : public std::runtime_error {
+ public:
+  Error(const std::string& what, int code) : std::runtime_error(what), code_(code) {}
+  int code() const { return code_; }
+  // The disk under the database is full: ENOSPC rather than an I/O error.
+  bool disk_full() const { return (code_ & 0xff) == 13 /* SQLITE_FULL */; }
+
+ private:
+  int code_;
+};
 
 class Statement {
  public:
