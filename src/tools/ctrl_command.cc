@@ -31,6 +31,11 @@ int send(const std::string& mountpoint, const std::string& command, bool show_pr
 int run_cachesize(const CtrlRequest& request) {
   auto bytes = parse_size(request.argument);
   if (!bytes.is_ok()) return report_error(kName, exit_code::kUsage, bytes.status().to_string());
+  if (*bytes < (64ull << 20)) {
+    return report_error(kName, exit_code::kUsage,
+                        fmt::format("cache size {} is too small (at least 64 MiB, as mount.hoardfs --cachesize)",
+                                    request.argument));
+  }
   return send(request.mountpoint, fmt::format("cachesize {}", *bytes), false);
 }
 

@@ -83,6 +83,10 @@ int run_cp(const TreeRequest& request) {
       !inode_of(src, &src_ino, &error) || !inode_of(dst.parent_path(), &dst_parent, &error, true)) {
     return report_error(tool, error);
   }
+  if (dst == src || dst.string().starts_with(src.string() + "/")) {
+    return report_error(tool, exit_code::kUsage,
+                        fmt::format("cannot copy {} into itself ({})", src.string(), dst.string()));
+  }
   if (src_root != dst_root) {
     return report_error(tool, exit_code::kUsage,
                         fmt::format("{} and {} are not in the same hoardfs mount", src.string(), dst.string()));
@@ -100,6 +104,12 @@ int run_each(const TreeRequest& request, const char* tool, bool lock) {
   for (const std::string& path : request.paths) {
     ToolError error;
     auto target = resolve_parent(path);
+    char pid[32];
+    if (::getxattr(target.c_str(), kCtrlPidXattr, pid, sizeof pid) > 0) {
+      return report_error(tool, exit_code::kUsage,
+                          fmt::format("{} is the root of a hoardfs mount: {} works on trees inside it", target.string(),
+                                      lock ? "hoardfs lock" : "hoardfs rm"));
+    }
     std::string root;
     uint64_t ino = 0, parent = 0;
     if (!find_mount_root(target.parent_path(), &root, &error) || !inode_of(target, &ino, &error) ||
