@@ -17,6 +17,7 @@
 
 #include "hoardfs/filesystem.h"
 #include "hoardfs/log.h"
+#include "tools/progress.h"
 #include "tools/storage.h"
 #include "tools/tool_common.h"
 
@@ -55,7 +56,11 @@ int run(const FsckRequest& request) {
   options.writeback_delay_s = 0;
   options.stale_lock = request.break_lock ? StaleLockPolicy::kBreakAlways : StaleLockPolicy::kBreakIfDead;
 
+  // Phases on a terminal (nothing in scripts or with --quiet).
+  ProgressLine progress(!request.quiet);
+  progress.update("fsck.hoardfs: taking the lock, reading the metadata, recovering the cache...");
   auto fs = Filesystem::open(*backend, unlocked.keys, unlocked.params.block_size, options);
+  if (progress.active()) progress.finish();
   if (!fs.is_ok()) {
     const Status& status = fs.status();
     if (status.code() == Status::Code::kAlreadyExists) {
@@ -72,11 +77,17 @@ int run(const FsckRequest& request) {
   }
 
   CheckReport report;
+  ProgressLine checking(!request.quiet);
+  checking.update("fsck.hoardfs: uploading the cache, checking the metadata and the data objects...");
   Status checked = (*fs)->check(&report);
+  if (checking.active()) checking.finish();
   for (const auto& line : report.repaired) fmt::print("{}: repaired: {}\n", kTool, line);
   for (const auto& line : report.unrepairable) fmt::print("{}: NOT repaired: {}\n", kTool, line);
   std::fflush(stdout);
+  ProgressLine closing(!request.quiet);
+  closing.update("fsck.hoardfs: uploading the checked metadata...");
   Status closed = (*fs)->shutdown();
+  if (closing.active()) closing.finish();
   fs->reset();
   if (!checked.is_ok()) return report_error(kTool, tool_error(checked.with_context("checking " + access.url)));
   if (!closed.is_ok()) {
