@@ -57,6 +57,8 @@ passphrase in $authfile). Try:
   cp -a /usr/share/doc $mountpoint/doc-again      # ...twice: deduplicated
   rsync -aHAX --devices --specials /etc/ $mountpoint/etc/
   $tools/hoardfs stat $mountpoint                 # dedup and compression figures
+  $tools/hoardfs cp $mountpoint/etc $mountpoint/etc-snapshot   # a snapshot: no data copied
+  $tools/hoardfs lock $mountpoint/etc-snapshot    # now immutable, even for root
   $tools/umount.hoardfs $mountpoint               # upload everything and unmount
   rm -rf $cache                                   # even with the cache gone...
   $tools/mount.hoardfs --authfile $authfile --cachedir $cache local://$storage $mountpoint
