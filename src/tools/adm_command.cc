@@ -76,9 +76,12 @@ int run_restore(const AdmRequest& request) {
   int code = 0;
   if (!open_unlocked(tool, request.storage, &access, &backend, &unlocked, &code)) return code;
   ObjectCodec codec(unlocked.keys, 3, Encryption::kXChaCha20Poly1305);  // as the filesystem writes
-  MetadataSync sync(*backend, codec, {});
-  auto versions = sync.list_versions();
+  MetadataSync lister(*backend, codec, {});
+  auto versions = lister.list_versions();
   if (!versions.is_ok()) return report_error(tool, tool_error(versions.status()));
+  // The restore adds a version and prunes none: every kept one stays restorable.
+  MetadataSync sync(*backend, codec,
+                    MetadataSync::Options{1 << 20, static_cast<unsigned>(versions->size() + 1), ""});
 
   if (request.version == 0) {
     fmt::print("Metadata versions of {} (newest last):\n", access.url);
