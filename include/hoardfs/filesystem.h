@@ -75,6 +75,7 @@ struct MountOptions {
   // released after the final upload of a clean shutdown.
   bool backend_lock = true;
   StaleLockPolicy stale_lock = StaleLockPolicy::kRefuse;
+  std::chrono::milliseconds lock_heartbeat = kHeartbeatInterval;
 };
 
 // What check() found: one line per repair made, one per problem left.

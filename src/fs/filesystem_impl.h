@@ -190,6 +190,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   std::condition_variable timer_cv_;
   bool timer_stop_ = false;
   std::thread metadata_timer_;
+  std::thread lock_heartbeat_;  // MountLock::heartbeat() every options_.lock_heartbeat
   int lock_fd_ = -1;
 };
 

@@ -121,6 +121,7 @@ FilesystemImpl::~FilesystemImpl() {
     }
     timer_cv_.notify_all();
     if (metadata_timer_.joinable()) metadata_timer_.join();
+    if (lock_heartbeat_.joinable()) lock_heartbeat_.join();
     if (cache_) cache_->stop();
   }
   statements_.clear();
@@ -251,6 +252,22 @@ Status FilesystemImpl::open_all() {
   }
   cache_->start();
 
+  if (mount_lock_.held()) {
+    lock_heartbeat_ = std::thread([this] {
+      std::unique_lock lock(timer_mu_);
+      bool warned = false;
+      while (!timer_cv_.wait_for(lock, options_.lock_heartbeat, [this] { return timer_stop_; })) {
+        lock.unlock();
+        Status s = mount_lock_.heartbeat();
+        if (!s.is_ok() && !warned) {
+          log::error("the lock {} could not be renewed: {}", object_names::lock(), s.to_string());
+        }
+        warned = !s.is_ok();
+        lock.lock();
+      }
+    });
+  }
+
   if (options_.metadata_interval_s > 0) {
     metadata_timer_ = std::thread([this] {
       std::unique_lock lock(timer_mu_);
@@ -365,6 +382,7 @@ Status FilesystemImpl::shutdown() {
   }
   timer_cv_.notify_all();
   if (metadata_timer_.joinable()) metadata_timer_.join();
+  if (lock_heartbeat_.joinable()) lock_heartbeat_.join();
   log::info("unmounting: uploading {} dirty bytes", cache_->dirty_bytes());
   Status flushed = cache_->flush_all();
   if (!flushed.is_ok()) log::error("could not upload every block: {}", flushed.to_string());

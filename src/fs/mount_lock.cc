@@ -61,7 +61,9 @@ std::string format_time(int64_t unix_seconds) {
 }  // namespace
 
 std::string LockHolder::to_json() const {
-  nlohmann::json j = {{"host", host}, {"pid", pid}, {"cache_dir", cache_dir}, {"token", token}, {"since", since_unix}};
+  nlohmann::json j = {{"host", host},         {"pid", pid},   {"cache_dir", cache_dir},
+                      {"token", token},       {"since", since_unix}, {"heartbeat", heartbeat_unix},
+                      {"sequence", sequence}};
   return j.dump();
 }
 
@@ -74,6 +76,8 @@ Result<LockHolder> LockHolder::from_json(const std::string& text) {
     h.cache_dir = j.at("cache_dir").get<std::string>();
     h.token = j.at("token").get<std::string>();
     h.since_unix = j.at("since").get<int64_t>();
+    h.heartbeat_unix = j.value("heartbeat", h.since_unix);
+    h.sequence = j.value("sequence", uint64_t{0});
     return h;
   } catch (const std::exception& e) {
     return Status::corruption(std::string("unreadable lock object ") + object_names::lock() + ": " + e.what());
@@ -81,7 +85,8 @@ Result<LockHolder> LockHolder::from_json(const std::string& text) {
 }
 
 std::string LockHolder::describe() const {
-  return fmt::format("host {}, pid {}, cache {}, since {}", host, pid, cache_dir, format_time(since_unix));
+  return fmt::format("host {}, pid {}, cache {}, since {}, last heartbeat {}", host, pid, cache_dir,
+                     format_time(since_unix), format_time(heartbeat_unix));
 }
 
 LockHolder this_holder(const std::string& cache_dir) {
@@ -91,10 +96,12 @@ LockHolder this_holder(const std::string& cache_dir) {
   h.cache_dir = cache_dir;
   h.token = random_token();
   h.since_unix = static_cast<int64_t>(std::time(nullptr));
+  h.heartbeat_unix = h.since_unix;
   return h;
 }
 
 Status MountLock::acquire(const LockHolder& me, StaleLockPolicy policy, std::string* broken) {
+  std::lock_guard lock(mu_);
   if (broken) broken->clear();
   me_ = me;
   const std::string name = object_names::lock();
@@ -126,12 +133,18 @@ Status MountLock::acquire(const LockHolder& me, StaleLockPolicy policy, std::str
       why = fmt::format("breaking the lock of {} as asked (--break-lock)", holder->describe());
     } else if (policy == StaleLockPolicy::kBreakIfDead && holder->host == me_.host && process_is_gone(holder->pid)) {
       why = fmt::format("breaking a stale lock: {} no longer runs on this host", holder->describe());
+    } else if (policy == StaleLockPolicy::kBreakIfDead && holder->host != me_.host &&
+               std::time(nullptr) - holder->heartbeat_unix > kStaleAfter.count()) {
+      why = fmt::format("breaking a stale lock: {} has shown no heartbeat for {} minutes", holder->describe(),
+                        (std::time(nullptr) - holder->heartbeat_unix) / 60);
     } else {
       std::string hint =
           holder->host == me_.host
               ? (process_is_gone(holder->pid) ? "that process has ended: run fsck.hoardfs to break its lock"
                                               : "unmount it first")
-              : "if that host crashed or that mount is gone for good, run fsck.hoardfs --break-lock";
+              : fmt::format("if that host crashed or that mount is gone for good, run fsck.hoardfs --break-lock; "
+                            "fsck.hoardfs breaks it by itself once its heartbeat is {} minutes old",
+                            kStaleAfter.count() / 60);
       return Status::already_exists(fmt::format("locked by {} ({})", holder->describe(), hint));
     }
     // A lock we may take over: replace it. Overwriting (rather than delete
@@ -163,6 +176,11 @@ Status MountLock::create_lease(const std::string& name) {
 }
 
 Status MountLock::verify() const {
+  std::lock_guard lock(mu_);
+  return verify_locked();
+}
+
+Status MountLock::verify_locked() const {
   if (!held_) return Status::ok();
   std::string text;
   Status got = backend_.get(object_names::lock(), &text);
@@ -179,9 +197,19 @@ Status MountLock::verify() const {
   return Status::ok();
 }
 
-Status MountLock::release() {
+Status MountLock::heartbeat() {
+  std::lock_guard lock(mu_);
   if (!held_) return Status::ok();
-  Status still_ours = verify();
+  HOARDFS_RETURN_IF_ERROR(verify_locked());
+  me_.heartbeat_unix = static_cast<int64_t>(std::time(nullptr));
+  me_.sequence++;
+  return backend_.put(object_names::lock(), me_.to_json()).with_context("renewing the lock");
+}
+
+Status MountLock::release() {
+  std::lock_guard lock(mu_);
+  if (!held_) return Status::ok();
+  Status still_ours = verify_locked();
   held_ = false;
   if (!still_ours.is_ok()) return still_ours;
   return backend_.remove({object_names::lock()});

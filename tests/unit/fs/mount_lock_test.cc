@@ -5,7 +5,10 @@
 // rolled-back backend is refused.
 #include <sys/wait.h>
 
+#include <chrono>
+#include <ctime>
 #include <fstream>
+#include <thread>
 
 #include "fs_test_util.h"
 #include "hoardfs/mount_lock.h"
@@ -105,6 +108,37 @@ TEST_F(MountLockTest, AnotherHostsLockIsBrokenOnlyOnRequest) {
   auto broken = open_with_cache("cache", StaleLockPolicy::kBreakAlways);
   ASSERT_TRUE(broken.is_ok()) << broken.status().to_string();
   ASSERT_TRUE((*broken)->shutdown().is_ok());
+}
+
+TEST_F(MountLockTest, AnotherHostsLockWithoutHeartbeatIsStaleForFsck) {
+  LockHolder remote = this_holder("/var/cache/hoardfs");
+  remote.host = "crashed-host.example";
+  remote.heartbeat_unix = std::time(nullptr) - kStaleAfter.count() - 60;
+  ASSERT_TRUE(backend_->put(object_names::lock(), remote.to_json()).is_ok());
+  EXPECT_EQ(open_with_cache("cache", StaleLockPolicy::kRefuse).status().code(), Status::Code::kAlreadyExists)
+      << "a mount never breaks another host's lock";
+  auto fsck = open_with_cache("cache", StaleLockPolicy::kBreakIfDead);
+  ASSERT_TRUE(fsck.is_ok()) << fsck.status().to_string();
+  EXPECT_EQ(holder()->host, this_holder("").host);
+  ASSERT_TRUE((*fsck)->shutdown().is_ok());
+}
+
+TEST_F(MountLockTest, MountRenewsItsHeartbeat) {
+  options_.lock_heartbeat = std::chrono::milliseconds(20);
+  mount();
+  const auto first = holder();
+  ASSERT_TRUE(first.has_value());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::optional<LockHolder> now = first;
+  while (now && now->sequence < first->sequence + 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+    now = holder();
+  }
+  ASSERT_TRUE(now.has_value());
+  EXPECT_GE(now->sequence, first->sequence + 3);
+  EXPECT_EQ(now->token, first->token);
+  unmount();
+  EXPECT_FALSE(holder().has_value());
 }
 
 TEST_F(MountLockTest, MountWhoseLockWasBrokenStopsUploadingMetadata) {
