@@ -653,6 +653,8 @@ def open_unlinked(h):
     m = h.mnt
     d = os.path.join(m, "unlinked")
     os.mkdir(d)
+    # Earlier checks' dirty blocks would raise data_bytes while we wait below.
+    subprocess.run([CLI, "ctrl", "flushcache", "--quiet", m], check=True, timeout=600)
     base = h.stat_json()
     f = os.path.join(d, "file")
     data = bytearray(randbytes(3 * MiB))
