@@ -1,0 +1,263 @@
+#!/usr/bin/python3
+"""The hoardfs benchmark suite: backup-target workloads on hoardfs and on a
+plain directory of the same disk, side by side.
+
+  bench/run_bench.py [--scale F] [--json FILE] [--only NAME ...] [--workdir DIR]
+
+Runs as root (it mounts). Each workload runs on a hoardfs mount (local
+backend under --workdir, encryption on, default compression) and on a plain
+directory next to it; the table shows both times, their ratio
+(hoardfs / plain, lower is better) and the daemon's peak RSS. Every figure
+also goes to the JSON file (default bench-results.json).
+
+Workloads (sizes at --scale 1; --scale 0.1 for a quick look):
+  write-random   dd bs=1M of 2 GiB of incompressible data, then umount.hoardfs
+                 (plain: the same + sync)
+  write-text     the same with compressible text
+  read-cold      read the random file back after a remount with an empty cache
+                 (plain: after dropping the page cache)
+  read-warm      read it again
+  cp-tree        cp -a of 20,000 small files (1-64 KiB, some duplicated), then
+                 umount (plain: + sync)
+  rsync-first    rsync -a of that tree into an empty directory
+  rsync-incr     rsync -a after changing 1% of the files
+  rsync-linkdest rsync -a --link-dest into a new directory (rsnapshot's pattern)
+  cp-al          cp -al of a 100,000-file tree
+  find-du        find and du over it
+  rm-rf          rm -rf of it
+  mount-warm     mount time with a warm cache
+
+Tools: python3, dd, cp, rsync, find, du (Debian). The tools of the build in
+$HOARDFS_BUILD_DIR (default: build).
+"""
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOOLS = os.path.join(os.environ.get("HOARDFS_BUILD_DIR", os.path.join(REPO, "build")), "src", "tools")
+MKFS, MOUNT, UMOUNT = (os.path.join(TOOLS, t) for t in ("mkfs.hoardfs", "mount.hoardfs", "umount.hoardfs"))
+PASSPHRASE = "benchmark passphrase\n"
+MiB = 1 << 20
+
+
+def sh(*argv, **kw):
+    subprocess.run(argv, check=True, **kw)
+
+
+def drop_caches():
+    sh("sync")
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
+class Mount:
+    def __init__(self, base):
+        self.storage = os.path.join(base, "storage")
+        self.cache = os.path.join(base, "cache")
+        self.mnt = os.path.join(base, "mnt")
+        for d in (self.storage, self.cache, self.mnt):
+            os.makedirs(d, exist_ok=True)
+        self.url = "local://" + self.storage
+        self.peak_rss = 0
+        subprocess.run([MKFS, "--quiet", self.url], input=PASSPHRASE, text=True, check=True)
+
+    def mount(self):
+        subprocess.run([MOUNT, "--quiet", "--cachedir", self.cache, self.url, self.mnt], input=PASSPHRASE,
+                       text=True, check=True)
+        self.pid = int(os.getxattr(self.mnt, "user.hoardfs.pid").decode())
+
+    def rss(self):
+        """Peak RSS of the daemon so far (VmHWM), in bytes."""
+        try:
+            with open(f"/proc/{self.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        self.peak_rss = max(self.peak_rss, int(line.split()[1]) * 1024)
+        except OSError:
+            pass
+        return self.peak_rss
+
+    def umount(self):
+        self.rss()
+        sh(UMOUNT, self.mnt)
+
+    def drop_cache(self):
+        shutil.rmtree(self.cache)
+        os.mkdir(self.cache)
+
+
+def timed(fn):
+    start = time.monotonic()
+    fn()
+    return time.monotonic() - start
+
+
+def make_source(path, size, text):
+    """The data the write workloads copy (made before timing starts)."""
+    if not text:
+        sh("dd", "if=/dev/urandom", f"of={path}", "bs=1M", f"count={size // MiB}", "status=none")
+        return
+    # Text: words drawn at random, different in every MiB (so dedup does not help).
+    rng = random.Random(1)
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9))).encode()
+             for _ in range(5000)]
+    pool = [b" ".join(rng.choice(words) for _ in range(200000))[:MiB] for _ in range(64)]
+    with open(path, "wb") as f:
+        for i in range(size // MiB):
+            chunk = bytearray(pool[i % 64])
+            chunk[:8] = i.to_bytes(8, "little")  # no two MiB alike
+            f.write(chunk)
+
+
+def write_file(source, path):
+    sh("dd", f"if={source}", f"of={path}", "bs=1M", "status=none")
+
+
+def make_tree(root, files, seed=5):
+    rng = random.Random(seed)
+    os.makedirs(root)
+    blobs = [os.urandom(rng.randint(1, 64) * 1024) for _ in range(50)]
+    for i in range(files):
+        d = os.path.join(root, f"d{i // 200:04d}")
+        if i % 200 == 0:
+            os.makedirs(d, exist_ok=True)
+        data = blobs[i % 50] if i % 10 == 0 else os.urandom(rng.randint(1, 64) * 1024)
+        with open(os.path.join(d, f"f{i:06d}"), "wb") as f:
+            f.write(data)
+
+
+def make_empty_tree(root, files):
+    os.makedirs(root)
+    for i in range(files):
+        d = os.path.join(root, f"d{i // 500:04d}")
+        if i % 500 == 0:
+            os.makedirs(d)
+        os.close(os.open(os.path.join(d, f"f{i:06d}"), os.O_WRONLY | os.O_CREAT, 0o644))
+
+
+def change_one_percent(root, seed=9):
+    rng = random.Random(seed)
+    names = sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
+    for path in rng.sample(names, max(1, len(names) // 100)):
+        with open(path, "ab") as f:
+            f.write(os.urandom(4096))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--json", default="bench-results.json")
+    parser.add_argument("--only", action="append", default=[])
+    parser.add_argument("--workdir", default="/var/tmp")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("run_bench.py: needs root (mounts through FUSE)", file=sys.stderr)
+        sys.exit(2)
+    big = max(16, int(2048 * args.scale)) * MiB
+    small_files = max(200, int(20000 * args.scale))
+    many_files = max(1000, int(100000 * args.scale))
+    base = tempfile.mkdtemp(prefix="hoardfs-bench-", dir=args.workdir)
+    results = {}
+    want = (lambda name: not args.only or name in args.only)
+
+    def record(name, hoard, plain, rss):
+        results[name] = {"hoardfs_s": round(hoard, 3), "plain_s": round(plain, 3),
+                         "ratio": round(hoard / plain, 2) if plain > 0 else None, "daemon_peak_rss": rss}
+        ratio = f"{hoard / plain:6.2f}" if plain > 0 else "     -"
+        print(f"{name:16} hoardfs {hoard:8.2f} s   plain {plain:8.2f} s   ratio {ratio}"
+              f"   daemon RSS {rss / MiB:6.0f} MiB", flush=True)
+
+    try:
+        h = Mount(os.path.join(base, "hoard"))
+        plain = os.path.join(base, "plain")
+        os.mkdir(plain)
+        src = os.path.join(base, "src")
+        os.mkdir(src)
+        h.mount()
+        for name, text in (("write-random", False), ("write-text", True)):
+            if not want(name):
+                continue
+            source = os.path.join(src, name)
+            make_source(source, big, text)
+            t_h = timed(lambda: (write_file(source, os.path.join(h.mnt, name)), h.umount()))
+            t_p = timed(lambda: (write_file(source, os.path.join(plain, name)), sh("sync")))
+            os.unlink(source)
+            record(name, t_h, t_p, h.peak_rss)
+            h.mount()
+        if want("read-cold") and os.path.exists(os.path.join(h.mnt, "write-random")):
+            h.umount()
+            h.drop_cache()
+            h.mount()
+            drop_caches()
+            t_h = timed(lambda: sh("cat", os.path.join(h.mnt, "write-random"), stdout=subprocess.DEVNULL))
+            drop_caches()
+            t_p = timed(lambda: sh("cat", os.path.join(plain, "write-random"), stdout=subprocess.DEVNULL))
+            record("read-cold", t_h, t_p, h.rss())
+            t_h = timed(lambda: sh("cat", os.path.join(h.mnt, "write-random"), stdout=subprocess.DEVNULL))
+            t_p = timed(lambda: sh("cat", os.path.join(plain, "write-random"), stdout=subprocess.DEVNULL))
+            record("read-warm", t_h, t_p, h.rss())
+        if any(want(n) for n in ("cp-tree", "rsync-first", "rsync-incr", "rsync-linkdest")):
+            tree = os.path.join(src, "tree")
+            make_tree(tree, small_files)
+            drop_caches()
+            if want("cp-tree"):
+                t_h = timed(lambda: (sh("cp", "-a", tree, os.path.join(h.mnt, "cp-tree")), h.umount()))
+                t_p = timed(lambda: (sh("cp", "-a", tree, os.path.join(plain, "cp-tree")), sh("sync")))
+                record("cp-tree", t_h, t_p, h.peak_rss)
+                h.mount()
+            t_h = timed(lambda: sh("rsync", "-a", tree + "/", os.path.join(h.mnt, "r1") + "/"))
+            t_p = timed(lambda: sh("rsync", "-a", tree + "/", os.path.join(plain, "r1") + "/"))
+            record("rsync-first", t_h, t_p, h.rss())
+            change_one_percent(tree)
+            t_h = timed(lambda: sh("rsync", "-a", tree + "/", os.path.join(h.mnt, "r1") + "/"))
+            t_p = timed(lambda: sh("rsync", "-a", tree + "/", os.path.join(plain, "r1") + "/"))
+            record("rsync-incr", t_h, t_p, h.rss())
+            t_h = timed(lambda: sh("rsync", "-a", "--link-dest=" + os.path.join(h.mnt, "r1"), tree + "/",
+                                   os.path.join(h.mnt, "r2") + "/"))
+            t_p = timed(lambda: sh("rsync", "-a", "--link-dest=" + os.path.join(plain, "r1"), tree + "/",
+                                   os.path.join(plain, "r2") + "/"))
+            record("rsync-linkdest", t_h, t_p, h.rss())
+        if any(want(n) for n in ("cp-al", "find-du", "rm-rf")):
+            many = os.path.join(h.mnt, "many")
+            many_plain = os.path.join(plain, "many")
+            make_empty_tree(many, many_files)
+            make_empty_tree(many_plain, many_files)
+            t_h = timed(lambda: sh("cp", "-al", many, many + ".links"))
+            t_p = timed(lambda: sh("cp", "-al", many_plain, many_plain + ".links"))
+            record("cp-al", t_h, t_p, h.rss())
+            t_h = timed(lambda: (sh("find", many, stdout=subprocess.DEVNULL), sh("du", "-s", many,
+                                                                                 stdout=subprocess.DEVNULL)))
+            t_p = timed(lambda: (sh("find", many_plain, stdout=subprocess.DEVNULL),
+                                 sh("du", "-s", many_plain, stdout=subprocess.DEVNULL)))
+            record("find-du", t_h, t_p, h.rss())
+            t_h = timed(lambda: sh("rm", "-rf", many + ".links"))
+            t_p = timed(lambda: sh("rm", "-rf", many_plain + ".links"))
+            record("rm-rf", t_h, t_p, h.rss())
+        if want("mount-warm"):
+            h.umount()
+            t_h = timed(h.mount)
+            record("mount-warm", t_h, 0.0, h.rss())
+        stats = json.loads(os.getxattr(h.mnt, "user.hoardfs.stat"))
+        results["store"] = {k: stats.get(k) for k in ("data_bytes", "dedup_bytes", "compressed_bytes",
+                                                      "metadata_bytes")}
+        print(f"store: {results['store']}")
+        h.umount()
+    finally:
+        for m in [line.split()[1] for line in open("/proc/mounts") if line.split()[1].startswith(base)]:
+            subprocess.run(["fusermount3", "-u", "-z", m])
+        shutil.rmtree(base, ignore_errors=True)
+        with open(args.json, "w") as f:
+            json.dump({"scale": args.scale, "results": results}, f, indent=2)
+        print(f"figures written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
