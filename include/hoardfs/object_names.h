@@ -8,6 +8,7 @@
 // Names reveal nothing about file names or contents.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,6 +21,10 @@ inline constexpr const char* kDataPrefix = "data/";
 inline constexpr const char* kMetaPrefix = "meta/";
 inline constexpr const char* kManifestPrefix = "meta/v";
 inline constexpr const char* kSegmentPrefix = "meta/seg/";
+
+// `bytes` (at most 32) random bytes as lower-case hex: the random part of
+// the names below, and other random ids (lock tokens, cache writer ids).
+std::string random_hex(size_t bytes);
 
 // A fresh random data object name.
 std::string new_data_object();

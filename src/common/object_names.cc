@@ -7,7 +7,7 @@
 #include <cstring>
 
 namespace hoardfs::object_names {
-namespace {
+
 std::string random_hex(size_t bytes) {
   static const bool sodium_ready = sodium_init() >= 0;  // idempotent, thread-safe
   if (!sodium_ready) std::abort();
@@ -17,7 +17,6 @@ std::string random_hex(size_t bytes) {
   sodium_bin2hex(hex, sizeof hex, buf, bytes);
   return std::string(hex, bytes * 2);
 }
-}  // namespace
 
 std::string superblock() { return "hoardfs.superblock"; }
 std::string lock() { return "hoardfs.lock"; }

@@ -29,6 +29,7 @@
 #include "fs/filesystem_impl.h"
 #include "hoardfs/log.h"
 #include "hoardfs/object_names.h"
+#include "metadata/schema.h"
 
 namespace hoardfs {
 
@@ -43,24 +44,6 @@ std::set<std::string> listed_names(const std::vector<ObjectInfo>& objects) {
 }
 
 }  // namespace
-
-// "/a/b/c" for an inode, from one of its entries ("(unreachable inode N)"
-// when no chain of entries leads to the root).
-static std::string path_of(sql::Database& db, uint64_t ino) {
-  std::vector<std::string> parts;
-  uint64_t at = ino;
-  for (int depth = 0; at != kRootInode && depth < 4096; ++depth) {
-    auto st = db.prepare("SELECT parent, name FROM dentries WHERE inode = ? LIMIT 1");
-    st.bind(at);
-    if (!st.step()) return fmt::format("(unreachable inode {})", ino);
-    uint64_t parent = static_cast<uint64_t>(st.int64(0));
-    parts.push_back(st.blob(1));
-    at = parent;
-  }
-  std::string path;
-  for (auto it = parts.rbegin(); it != parts.rend(); ++it) path += "/" + *it;
-  return path.empty() ? "/" : path;
-}
 
 Status FilesystemImpl::check(CheckReport* report) {
   if (!broken_lock_.empty()) report->repaired.push_back(broken_lock_);
@@ -130,7 +113,7 @@ Status FilesystemImpl::check(CheckReport* report) {
       st.reset();
       for (auto [ino, had, expected] : wrong) {
         q("UPDATE inodes SET nlink = ? WHERE id = ?").bind(expected, ino).run();
-        report->repaired.push_back(fmt::format("link count of {} was {}, is {}", path_of(db_, static_cast<uint64_t>(ino)),
+        report->repaired.push_back(fmt::format("link count of {} was {}, is {}", inode_path(db_, static_cast<uint64_t>(ino)),
                                                had, expected));
       }
       txn.commit();
@@ -160,7 +143,7 @@ Status FilesystemImpl::check(CheckReport* report) {
         q("DELETE FROM extents WHERE inode = ? AND offset = ?").bind(ino, offset).run();
         report->repaired.push_back(fmt::format("{}: the block at offset {} was not recorded; that range reads as "
                                                "zeros now",
-                                               path_of(db_, static_cast<uint64_t>(ino)), offset));
+                                               inode_path(db_, static_cast<uint64_t>(ino)), offset));
       }
       auto objects = db_.prepare(
           "SELECT o.id, o.name, o.refcount, (SELECT COUNT(*) FROM blocks b WHERE b.object = o.id) AS used "
@@ -213,7 +196,7 @@ Status FilesystemImpl::check(CheckReport* report) {
       std::set<uint64_t> files;
       for (auto& [ino, offset, length, block] : hit) {
         if (files.insert(ino).second) {
-          std::string path = path_of(db_, ino);
+          std::string path = inode_path(db_, ino);
           std::string moved = move_to_lost_and_found(ino);
           report->repaired.push_back(fmt::format("{} lost data ({} bytes at offset {} were in {}); {}", path,
                                                  length, offset, name,

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <fmt/core.h>
-#include <sodium.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -54,18 +53,6 @@ void fsync_dir(const std::string& dir) {
     ::fsync(fd);
     ::close(fd);
   }
-}
-
-std::string random_hex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  randombytes_buf(raw.data(), raw.size());
-  static const char* digits = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char b : raw) {
-    hex += digits[b >> 4];
-    hex += digits[b & 15];
-  }
-  return hex;
 }
 
 std::string cache_identity(const KeyMaterial& keys) {
@@ -144,7 +131,7 @@ Status FilesystemImpl::open_all() {
   // This cache folder's id in the manifests it uploads.
   std::string writer = read_small_file(dir + "/writer");
   if (writer.size() != 32) {
-    writer = random_hex(16);
+    writer = object_names::random_hex(16);
     HOARDFS_RETURN_IF_ERROR(write_small_file(dir + "/writer", writer));
   }
   metadata_sync_ = std::make_unique<MetadataSync>(

@@ -2,7 +2,6 @@
 
 #include <fmt/core.h>
 #include <signal.h>
-#include <sodium.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,18 +22,6 @@ std::string host_name() {
   char name[HOST_NAME_MAX + 1] = {};
   if (::gethostname(name, sizeof(name) - 1) != 0) return "unknown-host";
   return name;
-}
-
-std::string random_token() {
-  unsigned char bytes[16];
-  randombytes_buf(bytes, sizeof(bytes));
-  static const char* digits = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char b : bytes) {
-    hex += digits[b >> 4];
-    hex += digits[b & 15];
-  }
-  return hex;
 }
 
 // Not running: no such process, or one that has died and waits to be reaped
@@ -94,7 +81,7 @@ LockHolder this_holder(const std::string& cache_dir) {
   h.host = host_name();
   h.pid = ::getpid();
   h.cache_dir = cache_dir;
-  h.token = random_token();
+  h.token = object_names::random_hex(16);
   h.since_unix = static_cast<int64_t>(std::time(nullptr));
   h.heartbeat_unix = h.since_unix;
   return h;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <vector>
 
 #include "hoardfs/metadata_store.h"
 
@@ -91,6 +92,21 @@ Status initialize_metadata_database(const std::string& path, uid_t root_uid, gid
     return Status::io_error(std::string("creating metadata database: ") + e.what());
   }
   return Status::ok();
+}
+
+std::string inode_path(sql::Database& db, uint64_t ino) {
+  std::vector<std::string> parts;
+  uint64_t at = ino;
+  for (int depth = 0; at != 1 && depth < 4096; ++depth) {
+    auto st = db.prepare("SELECT parent, name FROM dentries WHERE inode = ? LIMIT 1");
+    st.bind(at);
+    if (!st.step()) return "(unreachable inode " + std::to_string(ino) + ")";
+    parts.push_back(st.blob(1));
+    at = static_cast<uint64_t>(st.int64(0));
+  }
+  std::string path;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) path += "/" + *it;
+  return path.empty() ? "/" : path;
 }
 
 }  // namespace hoardfs

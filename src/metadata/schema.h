@@ -1,6 +1,7 @@
 // The namespace database schema (doc/format.md, "Metadata database").
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "hoardfs/status.h"
@@ -15,5 +16,10 @@ void create_schema(sql::Database& db);
 
 // Checks that an existing database has a schema this build understands.
 Status check_schema(sql::Database& db);
+
+// "/a/b/c" for an inode, following one of its entries up to the root (inode
+// 1); "(unreachable inode N)" when no chain of entries leads there. For
+// reports (fsck, verify); throws like the wrapper on database errors.
+std::string inode_path(sql::Database& db, uint64_t ino);
 
 }  // namespace hoardfs

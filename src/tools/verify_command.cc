@@ -23,6 +23,7 @@
 
 #include "hoardfs/metadata_sync.h"
 #include "hoardfs/object_names.h"
+#include "metadata/schema.h"
 #include "metadata/sqlite.h"
 #include "tools/commands.h"
 #include "tools/progress.h"
@@ -43,20 +44,6 @@ struct VerifyRequest {
   bool quiet = false;
 };
 
-std::string path_of(sql::Database& db, uint64_t ino) {
-  std::vector<std::string> parts;
-  for (int depth = 0; ino != 1 && depth < 4096; ++depth) {
-    auto st = db.prepare("SELECT parent, name FROM dentries WHERE inode = ? LIMIT 1");
-    st.bind(ino);
-    if (!st.step()) return fmt::format("(inode {}, in no directory)", ino);
-    parts.push_back(st.blob(1));
-    ino = static_cast<uint64_t>(st.int64(0));
-  }
-  std::string path;
-  for (auto it = parts.rbegin(); it != parts.rend(); ++it) path += "/" + *it;
-  return path.empty() ? "/" : path;
-}
-
 // The files whose data is in `object`.
 std::set<std::string> files_using(sql::Database& db, const std::string& object) {
   std::set<std::string> paths;
@@ -66,7 +53,7 @@ std::set<std::string> files_using(sql::Database& db, const std::string& object) 
   st.bind(object);
   std::vector<uint64_t> inodes;
   while (st.step()) inodes.push_back(static_cast<uint64_t>(st.int64(0)));
-  for (uint64_t ino : inodes) paths.insert(path_of(db, ino));
+  for (uint64_t ino : inodes) paths.insert(inode_path(db, ino));
   return paths;
 }
 
