@@ -251,11 +251,8 @@ Status FilesystemImpl::sweep_unreferenced_objects(const std::vector<ObjectInfo>&
   for (const auto& name : candidates) {
     if (still.contains(name)) doomed.push_back(name);
   }
-  for (size_t i = 0; i < doomed.size(); i += 1000) {
-    std::vector<std::string> batch(doomed.begin() + static_cast<long>(i),
-                                   doomed.begin() + static_cast<long>(std::min(doomed.size(), i + 1000)));
-    HOARDFS_RETURN_IF_ERROR(backend_.remove(batch).with_context("deleting unreferenced objects"));
-  }
+  if (doomed.empty()) return Status::ok();
+  HOARDFS_RETURN_IF_ERROR(backend_.remove(doomed).with_context("deleting unreferenced objects"));
   *deleted = doomed.size();
   return Status::ok();
 }

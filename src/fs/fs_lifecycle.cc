@@ -316,14 +316,10 @@ Status FilesystemImpl::snapshot_and_upload() {
     while (st.step()) names.push_back(st.text(0));
     st.reset();
   }
-  for (size_t i = 0; i < names.size(); i += 1000) {
-    std::vector<std::string> batch(names.begin() + static_cast<long>(i),
-                                   names.begin() + static_cast<long>(std::min(names.size(), i + 1000)));
-    Status s = backend_.remove(batch);
-    if (!s.is_ok()) {
-      log::warning("deleting unused objects failed (will retry after the next upload): {}", s.to_string());
-      return Status::ok();
-    }
+  // remove() splits into the backend's own batch sizes.
+  if (Status s = names.empty() ? Status::ok() : backend_.remove(names); !s.is_ok()) {
+    log::warning("deleting unused objects failed (will retry after the next upload): {}", s.to_string());
+    return Status::ok();
   }
   try {
     std::lock_guard lock(mu_);

@@ -9,7 +9,6 @@
 #include <sodium.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <ctime>
 #include <iostream>
 #include <filesystem>
@@ -186,21 +185,24 @@ int run_clear(const AdmRequest& request) {
   MountLock lock(*backend);
   int code = 0;
   if (!take_lock(tool, lock, access.url, &code)) return code;
-  std::vector<std::string> names;
+  std::vector<std::string> names;  // all but the lock and the superblock
+  bool superblock = false;
   for (const auto& o : objects) {
-    if (o.key != object_names::lock()) names.push_back(o.key);
-  }
-  // The superblock last: an interrupted clear still reads as a filesystem to finish clearing.
-  std::stable_partition(names.begin(), names.end(), [](const std::string& n) { return n != object_names::superblock(); });
-  for (size_t i = 0; i < names.size(); i += 1000) {
-    std::vector<std::string> batch(names.begin() + static_cast<long>(i),
-                                   names.begin() + static_cast<long>(std::min(names.size(), i + 1000)));
-    if (Status s = backend->remove(batch); !s.is_ok()) {
-      return report_error(tool, tool_error(s.with_context("deleting objects (run the command again to finish)")));
+    if (o.key == object_names::superblock()) {
+      superblock = true;
+    } else if (o.key != object_names::lock()) {
+      names.push_back(o.key);
     }
   }
+  // The superblock last: an interrupted clear still reads as a filesystem to
+  // finish clearing. remove() splits into the backend's batches itself.
+  Status removed = names.empty() ? Status::ok() : backend->remove(names);
+  if (removed.is_ok() && superblock) removed = backend->remove({object_names::superblock()});
+  if (!removed.is_ok()) {
+    return report_error(tool, tool_error(removed.with_context("deleting objects (run the command again to finish)")));
+  }
   backend->remove({object_names::lock()});
-  fmt::print("Deleted {} objects ({}) at {}\n", names.size(), format_size(bytes), access.url);
+  fmt::print("Deleted {} objects ({}) at {}\n", names.size() + (superblock ? 1 : 0), format_size(bytes), access.url);
   return exit_code::kOk;
 }
 
