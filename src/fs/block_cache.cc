@@ -602,10 +602,7 @@ void BlockCache::upload(const Key& key) {
       if (!s.is_ok()) {
         log::error("upload of block {} of inode {} failed: {}", key.second, key.first, s.to_string());
         upload_error = s;
-        if (!s.retryable() && (s.code() == Status::Code::kPermissionDenied || s.code() == Status::Code::kAuthFailed ||
-                               s.code() == Status::Code::kNoSpace)) {
-          catalog_.backend_refuses_writes(s);
-        }
+        catalog_.backend_write_failed(s);
         break;
       }
     }

@@ -81,9 +81,10 @@ class BlockCatalog {
   // says the entry exists; then calls `committed()` under the same lock.
   virtual CommitOutcome commit_block(const BlockCommit& commit, const std::function<bool()>& still_cached,
                                      const std::function<void()>& committed) = 0;
-  // The backend refused a write permanently (access denied, full): the
-  // filesystem stops accepting changes; the block stays dirty in the cache.
-  virtual void backend_refuses_writes(const Status& why) = 0;
+  // A write to the backend failed. When it is a permanent refusal (access
+  // denied, full, credentials) the filesystem stops accepting changes; the
+  // block stays dirty in the cache either way.
+  virtual void backend_write_failed(const Status& why) = 0;
 };
 
 class BlockCache {

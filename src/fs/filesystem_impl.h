@@ -144,7 +144,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   Status sweep_unreferenced_objects(const std::vector<ObjectInfo>& listed, size_t* deleted);
   std::string move_to_lost_and_found(uint64_t ino);  // new path, "" if not moved
 
-  void backend_refuses_writes(const Status& why) override;
+  void backend_write_failed(const Status& why) override;
   // EROFS for the operations that change the filesystem, once read_only_.
   static bool is_mutating(const char* op);
 
@@ -179,7 +179,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   EntryInvalidator invalidator_;
   std::thread invalidate_thread_;
   bool invalidate_stop_ = false;
-  std::atomic<bool> read_only_{false};  // the backend refuses writes (see backend_refuses_writes)
+  std::atomic<bool> read_only_{false};  // the backend refuses writes (see backend_write_failed)
   std::string broken_lock_;  // the lock taken over or broken at open, if any (fsck reports it)
   std::mutex upload_mu_;  // one metadata upload at a time; taken before mu_
   std::atomic<uint64_t> metadata_version_{0};

@@ -297,12 +297,8 @@ Status FilesystemImpl::snapshot_and_upload() {
   auto uploaded = metadata_sync_->upload(snapshot);
   ::unlink(snapshot.c_str());
   if (!uploaded.is_ok()) {
-    const Status& s = uploaded.status();
-    if (!s.retryable() && (s.code() == Status::Code::kPermissionDenied || s.code() == Status::Code::kAuthFailed ||
-                           s.code() == Status::Code::kNoSpace)) {
-      backend_refuses_writes(s);
-    }
-    return s.with_context("uploading metadata");
+    backend_write_failed(uploaded.status());
+    return uploaded.status().with_context("uploading metadata");
   }
   metadata_version_ = uploaded->version;
   HOARDFS_RETURN_IF_ERROR(write_small_file(options_.cache_dir + "/state", std::to_string(uploaded->version)));
@@ -338,8 +334,11 @@ bool FilesystemImpl::is_mutating(const char* op) {
   return kMutating.contains(op);
 }
 
-void FilesystemImpl::backend_refuses_writes(const Status& why) {
-  if (read_only_.exchange(true)) return;
+void FilesystemImpl::backend_write_failed(const Status& why) {
+  const bool refused = !why.retryable() && (why.code() == Status::Code::kPermissionDenied ||
+                                            why.code() == Status::Code::kAuthFailed ||
+                                            why.code() == Status::Code::kNoSpace);
+  if (!refused || read_only_.exchange(true)) return;
   log::error("the backend refuses writes ({}): the filesystem is READ-ONLY from now on; what is not yet uploaded "
              "stays in the cache and goes up at the next mount once the backend accepts writes again",
              why.to_string());
