@@ -95,17 +95,26 @@ uint64_t FilesystemImpl::copy_inode(uint64_t src, std::unordered_map<uint64_t, u
       .run();
   if (!dir) return copy;
 
-  std::vector<std::pair<std::string, uint64_t>> children;
-  auto& st = q("SELECT name, inode FROM dentries WHERE parent = ? ORDER BY id").bind(src);
-  while (st.step()) children.emplace_back(st.blob(0), static_cast<uint64_t>(st.int64(1)));
-  st.reset();
-  for (const auto& [name, child] : children) {
-    uint64_t child_copy = copy_inode(child, copied);
-    if (child_copy == 0) continue;
-    add_entry(copy, name, child_copy);
-    auto child_row = load_inode(child_copy);
-    if (child_row && S_ISDIR(child_row->mode)) q("UPDATE inodes SET nlink = nlink + 1 WHERE id = ?").bind(copy).run();
+  struct Child {
+    std::string name;
+    uint64_t ino;
+    bool dir;
+  };
+  std::vector<Child> children;
+  auto& st = q("SELECT d.name, d.inode, i.mode FROM dentries d JOIN inodes i ON i.id = d.inode "
+               "WHERE d.parent = ? ORDER BY d.id").bind(src);
+  while (st.step()) {
+    children.push_back({st.blob(0), static_cast<uint64_t>(st.int64(1)), S_ISDIR(static_cast<mode_t>(st.int64(2)))});
   }
+  st.reset();
+  int64_t subdirs = 0;
+  for (const auto& child : children) {
+    uint64_t child_copy = copy_inode(child.ino, copied);
+    if (child_copy == 0) continue;
+    add_entry(copy, child.name, child_copy);
+    if (child.dir) ++subdirs;
+  }
+  if (subdirs > 0) q("UPDATE inodes SET nlink = nlink + ? WHERE id = ?").bind(subdirs, copy).run();
   return copy;
 }
 
