@@ -42,18 +42,6 @@ std::string local_time(int64_t unix_seconds) {
   return text;
 }
 
-// Opens and unlocks; on failure reports and returns the exit code in *code.
-bool open_unlocked(const char* tool, const StorageRequest& storage, StorageAccess* access,
-                   std::unique_ptr<Backend>* backend, UnlockedFilesystem* unlocked, int* code) {
-  ToolError error;
-  if (!prepare_storage_access(storage, access, &error) || !open_storage(*access, backend, &error) ||
-      !read_and_unlock(**backend, *access, unlocked, &error)) {
-    *code = report_error(tool, error);
-    return false;
-  }
-  return true;
-}
-
 bool take_lock(const char* tool, MountLock& lock, const std::string& url, int* code) {
   // No cache folder: a name no other holder can have, so nothing is taken over.
   Status taken = lock.acquire(this_holder(fmt::format("({}, pid {})", tool, ::getpid())), StaleLockPolicy::kRefuse);
@@ -72,8 +60,9 @@ int run_restore(const AdmRequest& request) {
   StorageAccess access;
   std::unique_ptr<Backend> backend;
   UnlockedFilesystem unlocked;
+  ToolError error;
+  if (!open_and_unlock(request.storage, &access, &backend, &unlocked, &error)) return report_error(tool, error);
   int code = 0;
-  if (!open_unlocked(tool, request.storage, &access, &backend, &unlocked, &code)) return code;
   ObjectCodec codec(unlocked.keys, 3, Encryption::kXChaCha20Poly1305);  // as the filesystem writes
   MetadataSync lister(*backend, codec, {});
   auto versions = lister.list_versions();
@@ -126,8 +115,9 @@ int run_passphrase(const AdmRequest& request) {
   std::unique_ptr<Backend> backend;
   UnlockedFilesystem unlocked;
   unlocked.keep_passphrase = true;
+  ToolError error;
+  if (!open_and_unlock(request.storage, &access, &backend, &unlocked, &error)) return report_error(tool, error);
   int code = 0;
-  if (!open_unlocked(tool, request.storage, &access, &backend, &unlocked, &code)) return code;
   if (!unlocked.params.encrypted) {
     return report_error(tool, exit_code::kUsage, access.url + " is not encrypted (made with mkfs.hoardfs --plain)");
   }

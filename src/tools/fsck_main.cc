@@ -10,7 +10,6 @@
 
 #include <fmt/core.h>
 
-#include <climits>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -39,19 +38,12 @@ int run(const FsckRequest& request) {
   StorageAccess access;
   std::unique_ptr<Backend> backend;
   UnlockedFilesystem unlocked;
-  if (!prepare_storage_access(request.storage, &access, &error)) return report_error(kTool, error);
-  if (!open_storage(access, &backend, &error)) return report_error(kTool, error);
-  if (!read_and_unlock(*backend, access, &unlocked, &error)) return report_error(kTool, error);
-
-  const std::string root = request.cachedir.empty() ? default_cache_root() : request.cachedir;
-  const std::string cache_dir = root + "/" + cache_folder_name(access.url);
-  if (Status made = make_directories(cache_dir, 0700); !made.is_ok()) {
-    return report_error(kTool, exit_code::kError, made.to_string());
-  }
-  char absolute[PATH_MAX];
+  if (!open_and_unlock(request.storage, &access, &backend, &unlocked, &error)) return report_error(kTool, error);
+  auto cache_dir = make_cache_folder(request.cachedir, access.url);
+  if (!cache_dir.is_ok()) return report_error(kTool, exit_code::kError, cache_dir.status().to_string());
   MountOptions options;
   options.storage_url = access.url;
-  options.cache_dir = ::realpath(cache_dir.c_str(), absolute) ? absolute : cache_dir;
+  options.cache_dir = cache_dir.value();
   options.metadata_interval_s = 0;
   options.writeback_delay_s = 0;
   options.stale_lock = request.break_lock ? StaleLockPolicy::kBreakAlways : StaleLockPolicy::kBreakIfDead;

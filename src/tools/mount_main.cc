@@ -10,7 +10,6 @@
 
 #include <fmt/core.h>
 
-#include <climits>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -87,21 +86,18 @@ bool plan_mount(const MountRequest& request, MountPlan* plan, ToolError* error) 
   if (!check_mountpoint(request.mountpoint, &plan->mountpoint, error)) return false;
 
   StorageRequest storage{request.storage_url, request.backend_options, request.authfile};
-  if (!prepare_storage_access(storage, &plan->access, error)) return false;
   std::unique_ptr<Backend> backend;
-  if (!open_storage(plan->access, &backend, error)) return false;
   UnlockedFilesystem unlocked;
-  if (!read_and_unlock(*backend, plan->access, &unlocked, error)) return false;
+  if (!open_and_unlock(storage, &plan->access, &backend, &unlocked, error)) return false;
   plan->block_size = unlocked.params.block_size;
   plan->keys = unlocked.keys;
 
-  std::string cache_dir = plan->resolved.cache_root + "/" + cache_folder_name(request.storage_url);
-  if (Status made = make_directories(cache_dir, 0700); !made.is_ok()) {
-    *error = {exit_code::kError, made.to_string()};
+  auto cache_dir = make_cache_folder(plan->resolved.cache_root, request.storage_url);
+  if (!cache_dir.is_ok()) {
+    *error = {exit_code::kError, cache_dir.status().to_string()};
     return false;
   }
-  char absolute[PATH_MAX];
-  plan->resolved.mount.cache_dir = ::realpath(cache_dir.c_str(), absolute) ? absolute : cache_dir;
+  plan->resolved.mount.cache_dir = cache_dir.value();
   return true;
 }
 

@@ -114,4 +114,10 @@ bool read_and_unlock(Backend& backend, const StorageAccess& access, UnlockedFile
   return true;
 }
 
+bool open_and_unlock(const StorageRequest& request, StorageAccess* access, std::unique_ptr<Backend>* backend,
+                     UnlockedFilesystem* out, ToolError* error) {
+  return prepare_storage_access(request, access, error) && open_storage(*access, backend, error) &&
+         read_and_unlock(**backend, *access, out, error);
+}
+
 }  // namespace hoardfs::tools

@@ -40,6 +40,13 @@ bool open_storage(const StorageAccess& access, std::unique_ptr<Backend>* backend
 // saying so on stdout unless quiet.
 bool create_storage_if_missing(const StorageAccess& access, bool quiet, ToolError* error);
 
+struct UnlockedFilesystem;
+
+// The three steps below in a row: prepare_storage_access(), open_storage(),
+// read_and_unlock().
+bool open_and_unlock(const StorageRequest& request, StorageAccess* access, std::unique_ptr<Backend>* backend,
+                     UnlockedFilesystem* out, ToolError* error);
+
 struct UnlockedFilesystem {
   bool keep_passphrase = false;  // set before the call: keep it in `passphrase` (adm passphrase)
   std::string passphrase;

@@ -9,6 +9,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -170,6 +171,14 @@ std::string cache_folder_name(const std::string& storage_url) {
   char hex[2 * sizeof hash + 1];
   sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
   return readable + "-" + hex;
+}
+
+Result<std::string> make_cache_folder(const std::string& cache_root, const std::string& storage_url) {
+  const std::string folder =
+      (cache_root.empty() ? default_cache_root() : cache_root) + "/" + cache_folder_name(storage_url);
+  HOARDFS_RETURN_IF_ERROR(make_directories(folder, 0700));
+  char absolute[PATH_MAX];
+  return std::string(::realpath(folder.c_str(), absolute) ? absolute : folder);
 }
 
 Status make_directories(const std::string& path, mode_t mode) {

@@ -70,4 +70,9 @@ std::string cache_folder_name(const std::string& storage_url);
 // Creates `path` and its missing parents (mode for the ones created).
 Status make_directories(const std::string& path, mode_t mode);
 
+// One filesystem's cache folder, <cache_root>/<cache_folder_name(url)>
+// (cache_root empty: default_cache_root()), created with mode 0700 if
+// missing; its absolute path.
+Result<std::string> make_cache_folder(const std::string& cache_root, const std::string& storage_url);
+
 }  // namespace hoardfs::tools

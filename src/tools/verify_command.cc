@@ -67,10 +67,7 @@ int run_verify(const VerifyRequest& request) {
   StorageAccess access;
   std::unique_ptr<Backend> backend;
   UnlockedFilesystem unlocked;
-  if (!prepare_storage_access(request.storage, &access, &error) || !open_storage(access, &backend, &error) ||
-      !read_and_unlock(*backend, access, &unlocked, &error)) {
-    return report_error(kTool, error);
-  }
+  if (!open_and_unlock(request.storage, &access, &backend, &unlocked, &error)) return report_error(kTool, error);
   uint64_t rate = 0;
   if (!request.rate.empty()) {
     auto parsed = parse_size(request.rate);
@@ -81,11 +78,9 @@ int run_verify(const VerifyRequest& request) {
     rate = *parsed;
   }
 
-  const std::string root = request.cachedir.empty() ? default_cache_root() : request.cachedir;
-  const std::string folder = root + "/" + cache_folder_name(access.url);
-  if (Status made = make_directories(folder, 0700); !made.is_ok()) {
-    return report_error(kTool, exit_code::kError, made.to_string());
-  }
+  auto made = make_cache_folder(request.cachedir, access.url);
+  if (!made.is_ok()) return report_error(kTool, exit_code::kError, made.status().to_string());
+  const std::string folder = made.value();
   // --data and presence-only runs resume separately: one does not vouch for the other.
   const std::string progress_path = folder + (request.data ? "/verify-data-progress" : "/verify-progress");
   const std::string db_path = folder + fmt::format("/verify-{}.db", ::getpid());
