@@ -45,7 +45,7 @@ class Statement {
     (bind_one(index++, args), ...);
     return *this;
   }
-  // Advances to the next row; false when done. Errors throw std::runtime_error
+  // Advances to the next row; false when done. Errors throw sql::Error
   // (caught at the Filesystem boundary and turned into EIO).
   bool step();
   // Runs to completion (for statements that return no rows).

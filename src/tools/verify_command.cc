@@ -158,6 +158,9 @@ int run_verify(const VerifyRequest& request) {
     for (const auto& path : files_using(db, object)) fmt::print("    affects {}\n", path);
   };
   uint64_t bytes_read = 0;
+  // The blocks an object holds (--data), prepared once for all objects.
+  auto blocks_of = db.prepare("SELECT b.hash, b.obj_offset, b.obj_length FROM blocks b JOIN objects o ON "
+                              "o.id = b.object WHERE o.name = ?");
   for (size_t i = 0; i < objects.size(); ++i) {
     const auto& object = objects[i];
     auto it = present.find(object.name);
@@ -172,9 +175,7 @@ int run_verify(const VerifyRequest& request) {
       } else if (Status decoded = codec.decode(object.name, stored, &plaintext); !decoded.is_ok()) {
         report_damage(object.name, "damaged: " + decoded.to_string());
       } else {
-        auto st = db.prepare("SELECT b.hash, b.obj_offset, b.obj_length FROM blocks b JOIN objects o ON "
-                             "o.id = b.object WHERE o.name = ?");
-        st.bind(object.name);
+        auto& st = blocks_of.bind(object.name);
         while (st.step()) {
           std::string hash = st.blob(0);
           uint64_t offset = static_cast<uint64_t>(st.int64(1)), length = static_cast<uint64_t>(st.int64(2));
