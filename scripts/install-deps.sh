@@ -15,6 +15,8 @@ packages=(
   python3 rsync attr acl psmisc tar coreutils util-linux
   # docs tests (tests/docs): every man page renders without warnings
   man-db groff-base
+  # rsnapshot end-to-end test; benchmarks (bench/): fio, Google Benchmark
+  rsnapshot fio libbenchmark-dev
 )
 
 missing=()
