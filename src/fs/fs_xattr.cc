@@ -19,6 +19,13 @@ constexpr size_t kMaxXattrValue = 64 * 1024;
 bool is_control(uint64_t ino, std::string_view name) {
   return ino == kRootInode && (name == kCtrlStatXattr || name == kCtrlCommandXattr || name == kCtrlPidXattr);
 }
+
+// POSIX ACLs are not supported: kept as plain attributes they would neither
+// be enforced nor change the mode, and `cp -a` sets a new directory's mode
+// only through the ACL attribute. Refused, tools fall back to chmod.
+bool is_posix_acl(std::string_view name) {
+  return name == "system.posix_acl_access" || name == "system.posix_acl_default";
+}
 }  // namespace
 
 int FilesystemImpl::setxattr(uint64_t ino, std::string_view name, std::string_view value, int flags,
@@ -27,6 +34,7 @@ int FilesystemImpl::setxattr(uint64_t ino, std::string_view name, std::string_vi
     if (name != kCtrlCommandXattr) return EPERM;
     return run_control(value, caller);
   }
+  if (is_posix_acl(name)) return EOPNOTSUPP;
   return guarded("setxattr", [&] {
     if (name.empty()) return EINVAL;
     if (name.size() > kMaxXattrName) return ERANGE;

@@ -173,6 +173,18 @@ TEST_F(NamespaceTest, ExtendedAttributes) {
   EXPECT_EQ(fs_->getxattr(a, "user.one", caller_, &value), ENODATA);
 }
 
+TEST_F(NamespaceTest, PosixAclAttributesAreRefused) {
+  // Not enforced and not reflected in the mode, so not stored either: cp -a
+  // then falls back to chmod and the copy gets its mode.
+  uint64_t a = create(kRootInode, "a");
+  const std::string acl("\2\0\0\0\1\0\7\0\377\377\377\377\4\0\5\0\377\377\377\377\40\0\5\0\377\377\377\377", 28);
+  EXPECT_EQ(fs_->setxattr(a, "system.posix_acl_access", acl, 0, caller_), EOPNOTSUPP);
+  EXPECT_EQ(fs_->setxattr(a, "system.posix_acl_default", acl, 0, caller_), EOPNOTSUPP);
+  std::vector<std::string> names;
+  ASSERT_EQ(fs_->listxattr(a, &names), 0);
+  EXPECT_TRUE(names.empty());
+}
+
 TEST_F(NamespaceTest, ControlAttributesOnTheRoot) {
   std::string json;
   ASSERT_EQ(fs_->getxattr(kRootInode, kCtrlStatXattr, caller_, &json), 0);
