@@ -26,9 +26,27 @@ Workloads (sizes at --scale 1; --scale 0.1 for a quick look):
   find-du        find and du over it
   rm-rf          rm -rf of it
   mount-warm     mount time with a warm cache
+  random-4k      random 4 KiB reads and writes (half each, psync, buffered)
+                 in a 1 GiB file laid out sequentially (and uploaded) first:
+                 as many operations as the file has 4 KiB blocks, then an
+                 fsync; page cache left warm; time and IOPS (fio, else a
+                 Python pread/pwrite loop)
+  million-inodes a filesystem of 1,000,000 inodes (directories of 1,000
+                 empty files) made by bench/make_inodes, which opens the
+                 unmounted filesystem in-process and calls the Filesystem API
+                 (mkdir, create + release) without FUSE, then uploads the
+                 metadata; the plain twin is made with os.mkdir/os.open.
+                 Rows: inodes-mount-warm (mount with the cache folder
+                 make_inodes left), inodes-ls-lR (ls -lR > /dev/null, right
+                 after that mount; the plain tree's dentries are still in the
+                 kernel's cache), inodes-mount-cold (cache folder deleted: the
+                 metadata comes from the backend)
 
-Tools: python3, dd, cp, rsync, find, du (Debian). The tools of the build in
-$HOARDFS_BUILD_DIR (default: build).
+random-4k and million-inodes scale too (min. 64 MiB and 10,000 inodes).
+
+Tools: python3, dd, cp, rsync, find, du, ls (Debian), fio if installed. The
+tools of the build in $HOARDFS_BUILD_DIR (default: build): src/tools/*.hoardfs
+and bench/make_inodes.
 """
 
 import argparse
@@ -42,8 +60,12 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOOLS = os.path.join(os.environ.get("HOARDFS_BUILD_DIR", os.path.join(REPO, "build")), "src", "tools")
+BUILD = os.environ.get("HOARDFS_BUILD_DIR", os.path.join(REPO, "build"))
+TOOLS = os.path.join(BUILD, "src", "tools")
 MKFS, MOUNT, UMOUNT = (os.path.join(TOOLS, t) for t in ("mkfs.hoardfs", "mount.hoardfs", "umount.hoardfs"))
+MAKE_INODES = os.path.join(BUILD, "bench", "make_inodes")
+WORKLOADS = ("write-random", "write-text", "read-cold", "read-warm", "cp-tree", "rsync-first", "rsync-incr",
+             "rsync-linkdest", "cp-al", "find-du", "rm-rf", "mount-warm", "random-4k", "million-inodes")
 PASSPHRASE = "benchmark passphrase\n"
 MiB = 1 << 20
 
@@ -151,6 +173,66 @@ def change_one_percent(root, seed=9):
             f.write(os.urandom(4096))
 
 
+def lay_out(path, size):
+    """The file of random-4k: written sequentially, incompressible."""
+    sh("dd", "if=/dev/urandom", f"of={path}", "bs=1M", f"count={size // MiB}", "status=none")
+
+
+def random_4k(path, size, ops, seed=3):
+    """`ops` random 4 KiB reads and writes (half each) in the file `path` of `size` bytes, then an fsync.
+    The page cache is left as the layout left it (fio --invalidate=0): dropping it would send the plain
+    directory's reads to the disk while hoardfs reads its cache files from memory. Returns (seconds, IOPS,
+    tool); fio's own job runtime, so its start-up is not counted."""
+    if shutil.which("fio"):
+        out = subprocess.run(["fio", "--name=random-4k", f"--filename={path}", f"--size={size}", "--bs=4k",
+                              "--rw=randrw", "--rwmixread=50", "--ioengine=psync", "--direct=0",
+                              "--invalidate=0", f"--io_size={ops * 4096}", f"--randseed={seed}", "--end_fsync=1",
+                              "--output-format=json"], check=True, capture_output=True, text=True).stdout
+        job = json.loads(out[out.index("{"):])["jobs"][0]
+        if job["error"]:
+            raise RuntimeError(f"fio on {path}: error {job['error']}")
+        seconds = job["job_runtime"] / 1000
+        ios = job["read"]["total_ios"] + job["write"]["total_ios"]
+        return seconds, ios / seconds if seconds > 0 else 0.0, "fio"
+    rng = random.Random(seed)
+    buf = os.urandom(4096)
+    blocks = size // 4096
+    fd = os.open(path, os.O_RDWR)
+    try:
+        start = time.monotonic()
+        for _ in range(ops):
+            offset = rng.randrange(blocks) * 4096
+            if rng.random() < 0.5:
+                os.pread(fd, 4096, offset)
+            else:
+                os.pwrite(fd, buf, offset)
+        os.fsync(fd)
+        seconds = time.monotonic() - start
+    finally:
+        os.close(fd)
+    return seconds, ops / seconds if seconds > 0 else 0.0, "python"
+
+
+def make_inodes(m, inodes):
+    """Fills the unmounted filesystem of Mount `m` with bench/make_inodes; returns its layout line."""
+    out = subprocess.run([MAKE_INODES, "--cachedir", m.cache, m.url, str(inodes)], input=PASSPHRASE, text=True,
+                         stdout=subprocess.PIPE)  # progress lines on stderr pass through
+    if out.returncode != 0:
+        raise RuntimeError(f"make_inodes failed with exit {out.returncode}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def make_inode_tree(root, layout):
+    """The plain twin of make_inodes' tree (same names, empty files)."""
+    os.mkdir(root)
+    per_dir, files = layout["per_dir"], layout["files"]
+    for d in range(layout["dirs"]):
+        sub = os.path.join(root, f"d{d:05d}")
+        os.mkdir(sub)
+        for i in range(d * per_dir, min(files, (d + 1) * per_dir)):
+            os.close(os.open(os.path.join(sub, f"f{i:07d}"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0)
@@ -158,22 +240,28 @@ def main():
     parser.add_argument("--only", action="append", default=[])
     parser.add_argument("--workdir", default="/var/tmp")
     args = parser.parse_args()
+    unknown = [n for n in args.only if n not in WORKLOADS]
+    if unknown:
+        parser.error(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(WORKLOADS)}")
     if os.geteuid() != 0:
         print("run_bench.py: needs root (mounts through FUSE)", file=sys.stderr)
         sys.exit(2)
     big = max(16, int(2048 * args.scale)) * MiB
     small_files = max(200, int(20000 * args.scale))
     many_files = max(1000, int(100000 * args.scale))
+    random_file = max(64, int(1024 * args.scale)) * MiB
+    inodes = max(10000, int(1e6 * args.scale))
     base = tempfile.mkdtemp(prefix="hoardfs-bench-", dir=args.workdir)
     results = {}
     want = (lambda name: not args.only or name in args.only)
 
-    def record(name, hoard, plain, rss):
+    def record(name, hoard, plain, rss, extra=None, note=""):
         results[name] = {"hoardfs_s": round(hoard, 3), "plain_s": round(plain, 3),
-                         "ratio": round(hoard / plain, 2) if plain > 0 else None, "daemon_peak_rss": rss}
+                         "ratio": round(hoard / plain, 2) if plain > 0 else None, "daemon_peak_rss": rss,
+                         **(extra or {})}
         ratio = f"{hoard / plain:6.2f}" if plain > 0 else "     -"
-        print(f"{name:16} hoardfs {hoard:8.2f} s   plain {plain:8.2f} s   ratio {ratio}"
-              f"   daemon RSS {rss / MiB:6.0f} MiB", flush=True)
+        print(f"{name:17} hoardfs {hoard:8.2f} s   plain {plain:8.2f} s   ratio {ratio}"
+              f"   daemon RSS {rss / MiB:6.0f} MiB{note}", flush=True)
 
     try:
         h = Mount(os.path.join(base, "hoard"))
@@ -241,10 +329,55 @@ def main():
             t_h = timed(lambda: sh("rm", "-rf", many + ".links"))
             t_p = timed(lambda: sh("rm", "-rf", many_plain + ".links"))
             record("rm-rf", t_h, t_p, h.rss())
+        if want("random-4k"):
+            ops = random_file // 4096
+            paths = (os.path.join(h.mnt, "random-4k"), os.path.join(plain, "random-4k"))
+            for path in paths:
+                lay_out(path, random_file)
+            sh("sync")
+            os.setxattr(h.mnt, "user.hoardfs.ctrl", b"flushcache")  # uploaded: no write-back during the run
+            t_h, iops_h, tool = random_4k(paths[0], random_file, ops)
+            t_p, iops_p, _ = random_4k(paths[1], random_file, ops)
+            for path in paths:
+                os.unlink(path)
+            record("random-4k", t_h, t_p, h.rss(),
+                   {"tool": tool, "file_bytes": random_file, "ops": ops, "hoardfs_iops": round(iops_h),
+                    "plain_iops": round(iops_p), "iops_ratio": round(iops_h / iops_p, 3) if iops_p else None},
+                   f"   IOPS hoardfs {iops_h:8.0f} plain {iops_p:8.0f} ({tool})")
         if want("mount-warm"):
             h.umount()
             t_h = timed(h.mount)
             record("mount-warm", t_h, 0.0, h.rss())
+        if want("million-inodes"):
+            m = Mount(os.path.join(base, "inodes"))
+            start = time.monotonic()
+            layout = make_inodes(m, inodes)
+            t_make = time.monotonic() - start
+            plain_tree = os.path.join(base, "plain-inodes")
+            t_plain_tree = timed(lambda: make_inode_tree(plain_tree, layout))
+            t_warm = timed(m.mount)
+            meta = json.loads(os.getxattr(m.mnt, "user.hoardfs.stat"))
+            record("inodes-mount-warm", t_warm, 0.0, m.rss())
+            t_h = timed(lambda: sh("ls", "-lR", m.mnt, stdout=subprocess.DEVNULL))
+            t_p = timed(lambda: sh("ls", "-lR", plain_tree, stdout=subprocess.DEVNULL))
+            record("inodes-ls-lR", t_h, t_p, m.rss())
+            m.umount()
+            warm_rss, m.peak_rss = m.peak_rss, 0  # the cold mount's daemon on its own
+            m.drop_cache()
+            t_cold = timed(m.mount)
+            record("inodes-mount-cold", t_cold, 0.0, m.rss())
+            m.umount()
+            m.peak_rss = max(m.peak_rss, warm_rss)
+            results["million-inodes"] = {
+                **layout, "make_inodes_s": round(t_make, 3), "plain_tree_s": round(t_plain_tree, 3),
+                "metadata_bytes": meta.get("metadata_bytes"), "mount_warm_s": round(t_warm, 3),
+                "mount_cold_s": round(t_cold, 3), "ls_lR_hoardfs_s": round(t_h, 3), "ls_lR_plain_s": round(t_p, 3),
+                "daemon_peak_rss": m.peak_rss}
+            print(f"million-inodes: {layout['inodes']} inodes ({layout['dirs']} directories of {layout['per_dir']}"
+                  f" files); setup: make_inodes {t_make:.2f} s (create {layout['create_seconds']:.2f} s, "
+                  f"metadata upload {layout['shutdown_seconds']:.2f} s), plain tree {t_plain_tree:.2f} s; "
+                  f"database {meta.get('metadata_bytes', 0) / MiB:.1f} MiB", flush=True)
+            shutil.rmtree(plain_tree)
         stats = json.loads(os.getxattr(h.mnt, "user.hoardfs.stat"))
         results["store"] = {k: stats.get(k) for k in ("data_bytes", "dedup_bytes", "compressed_bytes",
                                                       "metadata_bytes")}
