@@ -69,6 +69,10 @@ struct MountOptions {
   unsigned metadata_interval_s = 3600;   // periodic metadata upload, 0: never
   unsigned keep_metadata_versions = 10;
   double writeback_delay_s = 1.0;        // dirty blocks older than this are uploaded
+  // Group commit: namespace changes are committed to the local database
+  // together, at most this long after the first of them (0: each change
+  // commits at once). fsync, fsyncdir and every block upload commit at once.
+  unsigned commit_interval_ms = 100;
   bool fsync_upload = false;             // --fsync=upload: fsync() returns once the file's blocks
                                          // and a metadata version holding them are in the backend
   // The single-writer lock in the backend (mount_lock.h): taken at open,
@@ -136,6 +140,11 @@ class Filesystem {
   using DirEmitter = std::function<bool(std::string_view name, uint64_t ino, mode_t mode,
                                         uint64_t next_offset)>;
   virtual int readdir(uint64_t ino, uint64_t fh, uint64_t offset, const DirEmitter& emit) = 0;
+  // readdir() with each entry's full attributes (FUSE readdirplus): every
+  // entry but "." and ".." that `emit` accepts counts as a lookup.
+  using DirPlusEmitter = std::function<bool(std::string_view name, const struct stat& attr,
+                                            uint64_t next_offset)>;
+  virtual int readdirplus(uint64_t ino, uint64_t fh, uint64_t offset, const DirPlusEmitter& emit) = 0;
   virtual int releasedir(uint64_t ino, uint64_t fh) = 0;
   virtual int fsyncdir(uint64_t ino, uint64_t fh, bool datasync) = 0;
 

@@ -123,6 +123,7 @@ Status BlockCache::recover(bool after_crash, const std::function<bool(uint64_t, 
     if (entry.dirty) {
       dirty_bytes_ += size;
       ++dirty_found;
+      dirty_keys_.insert(key);
     }
     entries_.emplace(key, entry);
   }
@@ -147,6 +148,7 @@ void BlockCache::stop() {
     stopping_ = true;
   }
   changed_.notify_all();
+  writeback_wake_.notify_all();
   tasks_changed_.notify_all();
   if (writeback_thread_.joinable()) writeback_thread_.join();
   for (auto& t : workers_) t.join();
@@ -156,6 +158,28 @@ void BlockCache::stop() {
 void BlockCache::enqueue(std::function<void()> task) {
   tasks_.push_back(std::move(task));
   tasks_changed_.notify_one();
+}
+
+std::shared_ptr<const std::string> BlockCache::recent_pack(const std::string& object) {
+  std::lock_guard lock(packs_mu_);
+  for (auto it = recent_packs_.begin(); it != recent_packs_.end(); ++it) {
+    if (it->first == object) {
+      recent_packs_.splice(recent_packs_.begin(), recent_packs_, it);
+      return it->second;
+    }
+  }
+  return nullptr;
+}
+
+void BlockCache::remember_pack(const std::string& object, std::shared_ptr<const std::string> plaintext) {
+  constexpr uint64_t kRecentPackBytes = 16ull << 20;
+  std::lock_guard lock(packs_mu_);
+  recent_pack_bytes_ += plaintext->size();
+  recent_packs_.emplace_front(object, std::move(plaintext));
+  while (recent_pack_bytes_ > kRecentPackBytes && recent_packs_.size() > 1) {
+    recent_pack_bytes_ -= recent_packs_.back().second->size();
+    recent_packs_.pop_back();
+  }
 }
 
 void BlockCache::worker_loop() {
@@ -174,11 +198,17 @@ void BlockCache::worker_loop() {
 int BlockCache::fetch_into_file(const Key& key, const std::string& path, uint64_t* size) {
   auto stored = catalog_.stored_block(key.first, key.second);
   if (!stored) return kAbsent;
-  std::string raw;
-  Status s = backend_.get(stored->object_name, &raw);
-  std::string plain;
-  if (s.is_ok()) s = codec_.decode(stored->object_name, raw, &plain);
-  if (s.is_ok() && stored->obj_offset + stored->obj_length > plain.size()) {
+  std::shared_ptr<const std::string> plain = recent_pack(stored->object_name);
+  Status s;
+  if (!plain) {
+    std::string raw, decoded;
+    s = backend_.get(stored->object_name, &raw);
+    if (s.is_ok()) s = codec_.decode(stored->object_name, raw, &decoded);
+    plain = std::make_shared<const std::string>(std::move(decoded));
+    // A pack: its other blocks are likely read next (files written together).
+    if (s.is_ok() && stored->obj_length < plain->size()) remember_pack(stored->object_name, plain);
+  }
+  if (s.is_ok() && stored->obj_offset + stored->obj_length > plain->size()) {
     s = Status::corruption("object " + stored->object_name + " is shorter than its block");
   }
   if (!s.is_ok()) {
@@ -186,7 +216,7 @@ int BlockCache::fetch_into_file(const Key& key, const std::string& path, uint64_
                stored->object_name, s.to_string());
     return EIO;
   }
-  std::string_view block(plain.data() + stored->obj_offset, stored->obj_length);
+  std::string_view block(plain->data() + stored->obj_offset, stored->obj_length);
   if (block.size() != stored->size || hash_block(codec_.keys(), block) != stored->hash) {
     log::error("object {} does not hold the block recorded for inode {} block {} (hash mismatch)",
                stored->object_name, key.first, key.second);
@@ -225,16 +255,21 @@ int BlockCache::acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool
     const std::string staging = path_of(key) + ".load-" + std::to_string(id);
     uint64_t size = 0;
     int err = need_data ? fetch_into_file(key, staging, &size) : kAbsent;
-    if (err == kAbsent && create) err = write_file(staging, 0, {}, O_CREAT | O_TRUNC);
     lock.lock();
     it = entries_.find(key);
     if (it == entries_.end() || it->second.id != id) {
-      ::unlink(staging.c_str());  // dropped while loading: start over
+      if (err == 0) ::unlink(staging.c_str());  // dropped while loading: start over
       continue;
     }
-    if (err == 0 && ::rename(staging.c_str(), path_of(key).c_str()) != 0) err = errno;
+    if (err == kAbsent && create) {
+      // Nothing to load: the empty file is made in place, under the lock, so
+      // no other entry for this block can be around to own that name.
+      err = write_file(path_of(key), 0, {}, O_CREAT | O_TRUNC);
+    } else if (err == 0 && ::rename(staging.c_str(), path_of(key).c_str()) != 0) {
+      err = errno;
+    }
     if (err != 0) {
-      ::unlink(staging.c_str());
+      if (err != kAbsent) ::unlink(staging.c_str());
       entries_.erase(it);
       changed_.notify_all();
       return err;
@@ -258,13 +293,14 @@ void BlockCache::release_pin(const Key& key, uint64_t id) {
   if (it != entries_.end() && it->second.id == id && it->second.pins > 0) it->second.pins--;
 }
 
-void BlockCache::mark_dirty_locked(Entry& entry) {
+void BlockCache::mark_dirty_locked(const Key& key, Entry& entry) {
   entry.generation = next_generation_++;
   entry.dirtied_at = std::chrono::steady_clock::now();
   if (!entry.dirty) {
     entry.dirty = true;
     dirty_bytes_ += entry.size;
     ++dirty_count_;
+    dirty_keys_.insert(key);
   }
 }
 
@@ -288,6 +324,7 @@ void BlockCache::remove_locked(std::map<Key, Entry>::iterator it) {
     }
     ::unlink(path_of(it->first).c_str());
   }
+  dirty_keys_.erase(it->first);
   entries_.erase(it);
   changed_.notify_all();
 }
@@ -332,7 +369,7 @@ void BlockCache::wait_for_dirty_room(std::unique_lock<std::mutex>& lock) {
   // Leave room for clean blocks: writers wait while dirty data fills most of the cache.
   while (!stopping_ && dirty_bytes_ > max_bytes_ * 3 / 4) {
     flush_requested_ = true;
-    changed_.notify_all();
+    writeback_wake_.notify_all();
     changed_.wait_for(lock, std::chrono::milliseconds(200));
   }
   if (flush_waiters_ == 0) flush_requested_ = false;
@@ -348,7 +385,7 @@ int BlockCache::write(uint64_t ino, uint64_t blockno, uint32_t offset, std::stri
   if (err != 0) return err;
   const uint64_t id = entry->id;
   entry->writers++;
-  mark_dirty_locked(*entry);
+  mark_dirty_locked(key, *entry);
   lock.unlock();
   // No O_CREAT: if a truncate dropped the entry meanwhile, the write is lost
   // to that truncate, as if it came first.
@@ -377,7 +414,7 @@ int BlockCache::truncate(uint64_t ino, uint64_t blockno, uint32_t length) {
   if (err != 0) return err;
   const uint64_t id = entry->id;
   entry->writers++;
-  mark_dirty_locked(*entry);
+  mark_dirty_locked(key, *entry);
   lock.unlock();
   err = ::truncate(path_of(key).c_str(), length) == 0 ? 0 : errno;
   if (err == ENOENT) err = 0;
@@ -392,15 +429,18 @@ int BlockCache::truncate(uint64_t ino, uint64_t blockno, uint32_t length) {
   return err;
 }
 
-void BlockCache::drop(uint64_t ino, uint64_t first_blockno) {
+bool BlockCache::drop(uint64_t ino, uint64_t first_blockno) {
   std::lock_guard lock(mu_);
+  bool dirty = false;
   auto it = entries_.lower_bound({ino, first_blockno});
   while (it != entries_.end() && it->first.first == ino) {
     auto next = std::next(it);
+    dirty = dirty || it->second.dirty;
     remove_locked(it);
     it = next;
   }
   if (first_blockno == 0) last_read_block_.erase(ino);
+  return dirty;
 }
 
 void BlockCache::forget(uint64_t ino, uint64_t blockno) {
@@ -445,7 +485,7 @@ Status BlockCache::flush_inode(uint64_t ino) {
   std::unique_lock lock(mu_);
   flush_waiters_++;
   flush_requested_ = true;
-  changed_.notify_all();
+  writeback_wake_.notify_all();
   const uint64_t failures_before = upload_failures_;
   auto has_dirty = [&] {
     for (auto it = entries_.lower_bound({ino, 0}); it != entries_.end() && it->first.first == ino; ++it) {
@@ -473,8 +513,8 @@ Status BlockCache::flush_all() {
   // An upload that fails is tried again at once (it may have started before
   // the backend recovered); three failed rounds end the flush with an error.
   for (int round = 0; round < 3 && dirty_count_ > 0; ++round) {
-    for (auto& [key, e] : entries_) e.retry_after = {};
-    changed_.notify_all();
+    for (const Key& key : dirty_keys_) entries_.find(key)->second.retry_after = {};
+    writeback_wake_.notify_all();
     const uint64_t failures_before = upload_failures_;
     while (dirty_count_ > 0 && upload_failures_ == failures_before) changed_.wait(lock);
     result = dirty_count_ > 0 ? last_upload_error_ : Status::ok();
@@ -508,18 +548,86 @@ void BlockCache::evict_clean_until(uint64_t target_bytes) {
 void BlockCache::writeback_loop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    changed_.wait_for(lock, std::chrono::milliseconds(100));
+    // Woken by flush requests and stop; otherwise it looks ten times a second.
+    writeback_wake_.wait_for(lock, std::chrono::milliseconds(100));
     if (stopping_) break;
     const auto now = std::chrono::steady_clock::now();
     const bool pressure = dirty_bytes_ > max_bytes_ / 2;
-    for (auto& [key, e] : entries_) {
+    std::vector<Key> small;
+    for (const Key& key : dirty_keys_) {
+      Entry& e = entries_.find(key)->second;
       if (!e.dirty || e.uploading || e.loading || e.writers > 0 || now < e.retry_after) continue;
       if (!flush_requested_ && !pressure && now - e.dirtied_at < options_.writeback_delay) continue;
       e.uploading = true;
-      Key k = key;
-      enqueue([this, k] { upload(k); });
+      if (options_.pack_small_blocks && e.size <= options_.block_size / 4) {
+        small.push_back(key);
+      } else {
+        Key k = key;
+        enqueue([this, k] { upload(k); });
+      }
+    }
+    // Packs of at most block_size bytes and 256 blocks.
+    for (size_t first = 0; first < small.size();) {
+      uint64_t bytes = 0;
+      size_t end = first;
+      while (end < small.size() && end - first < 256) {
+        const uint64_t size = entries_.find(small[end])->second.size;
+        if (end > first && bytes + size > options_.block_size) break;
+        bytes += size;
+        ++end;
+      }
+      if (end - first == 1) {
+        Key k = small[first];
+        enqueue([this, k] { upload(k); });
+      } else {
+        std::vector<Key> pack(small.begin() + static_cast<std::ptrdiff_t>(first),
+                              small.begin() + static_cast<std::ptrdiff_t>(end));
+        enqueue([this, pack = std::move(pack)] { upload_pack(pack); });
+      }
+      first = end;
     }
     if (cached_bytes_ > max_bytes_) evict_clean_until(max_bytes_ * 9 / 10);
+  }
+}
+
+void BlockCache::finish_upload_locked(const Key& key, uint64_t id, bool failed, const Status& error) {
+  auto cur = entries_.find(key);
+  if (cur != entries_.end() && cur->second.id == id) {
+    cur->second.uploading = false;
+    if (failed) {
+      // Back off (1 s doubling to 32 s) so a refusing backend is not hammered.
+      unsigned shift = std::min(cur->second.failed_uploads++, 5u);
+      cur->second.retry_after = std::chrono::steady_clock::now() + std::chrono::seconds(1u << shift);
+    } else {
+      cur->second.failed_uploads = 0;
+    }
+  }
+  if (failed) {
+    last_upload_error_ = error;
+    upload_failures_++;
+  }
+  changed_.notify_all();
+  // A flush waits: what is still dirty (written meanwhile) goes again at once.
+  if (flush_requested_) writeback_wake_.notify_all();
+}
+
+void BlockCache::drop_if_unchanged_locked(const Key& key, uint64_t id, uint64_t generation) {
+  auto cur = entries_.find(key);
+  if (cur == entries_.end() || cur->second.id != id) return;
+  const Entry& e = cur->second;
+  // Not written since, and nobody about to: the entry is junk past the end
+  // of its file (or of a file that is gone), which reads as zeros anyway.
+  if (e.generation == generation && e.pins == 0 && e.writers == 0) remove_locked(cur);
+}
+
+void BlockCache::mark_clean(const Key& key, uint64_t id, uint64_t generation) {
+  std::lock_guard guard(mu_);
+  auto cur = entries_.find(key);
+  if (cur != entries_.end() && cur->second.id == id && cur->second.generation == generation && cur->second.dirty) {
+    cur->second.dirty = false;
+    dirty_bytes_ -= cur->second.size;
+    --dirty_count_;
+    dirty_keys_.erase(key);
   }
 }
 
@@ -528,24 +636,7 @@ void BlockCache::upload(const Key& key) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return;
   const uint64_t id = it->second.id;
-  auto finish = [&](bool failed, const Status& error) {
-    auto cur = entries_.find(key);
-    if (cur != entries_.end() && cur->second.id == id) {
-      cur->second.uploading = false;
-      if (failed) {
-        // Back off (1 s doubling to 32 s) so a refusing backend is not hammered.
-        unsigned shift = std::min(cur->second.failed_uploads++, 5u);
-        cur->second.retry_after = std::chrono::steady_clock::now() + std::chrono::seconds(1u << shift);
-      } else {
-        cur->second.failed_uploads = 0;
-      }
-    }
-    if (failed) {
-      last_upload_error_ = error;
-      upload_failures_++;
-    }
-    changed_.notify_all();
-  };
+  auto finish = [&](bool failed, const Status& error) { finish_upload_locked(key, id, failed, error); };
   if (stopping_ || !it->second.dirty || it->second.writers > 0) return finish(false, {});
   const uint64_t generation = it->second.generation;
   const uint64_t size = it->second.size;
@@ -574,16 +665,7 @@ void BlockCache::upload(const Key& key) {
     auto cur = entries_.find(key);
     return cur != entries_.end() && cur->second.id == id;
   };
-  auto committed = [&] {
-    std::lock_guard guard(mu_);
-    auto cur = entries_.find(key);
-    if (cur != entries_.end() && cur->second.id == id && cur->second.generation == generation &&
-        cur->second.dirty) {
-      cur->second.dirty = false;
-      dirty_bytes_ -= cur->second.size;
-      --dirty_count_;
-    }
-  };
+  auto committed = [&] { mark_clean(key, id, generation); };
   // Two workers with the same new block would both upload it; the second
   // waits for the first and then finds the block stored.
   if (!commit.hole) {
@@ -592,6 +674,7 @@ void BlockCache::upload(const Key& key) {
     hashes_in_flight_.insert(commit.hash);
   }
   bool force_upload = false;
+  bool dropped = false;
   Status upload_error;
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (!commit.hole && (force_upload || !catalog_.has_block(commit.hash))) {
@@ -615,11 +698,154 @@ void BlockCache::upload(const Key& key) {
       // Never referenced by any metadata: safe to delete at once.
       backend_.remove({commit.new_object});
     }
+    dropped = outcome == CommitOutcome::kDropped;
     break;
   }
   lock.lock();
+  if (dropped) drop_if_unchanged_locked(key, id, generation);
   if (!commit.hole) hashes_in_flight_.erase(commit.hash);
   finish(!upload_error.is_ok(), upload_error);
+}
+
+// Like upload() for several small blocks, the new ones stored together in
+// one object. A member that cannot go now (written meanwhile, its block
+// being uploaded by another worker, freed meanwhile) stays dirty and goes
+// at the next write-back pass.
+void BlockCache::upload_pack(const std::vector<Key>& keys) {
+  struct Member {
+    Key key;
+    uint64_t id = 0, generation = 0, size = 0;
+    std::string data;
+    bool active = true;
+  };
+  std::vector<Member> members;
+  std::unique_lock lock(mu_);
+  for (const Key& key : keys) {
+    auto it = entries_.find(key);
+    if (it == entries_.end()) continue;
+    if (stopping_ || !it->second.dirty || it->second.writers > 0) {
+      finish_upload_locked(key, it->second.id, false, {});
+      continue;
+    }
+    members.push_back({key, it->second.id, it->second.generation, it->second.size, {}, true});
+  }
+  lock.unlock();
+  std::vector<int> read_errors(members.size(), 0);
+  for (size_t i = 0; i < members.size(); ++i) {
+    read_errors[i] = read_file(path_of(members[i].key), 0, members[i].size, &members[i].data);
+  }
+  lock.lock();
+  for (size_t i = 0; i < members.size(); ++i) {
+    Member& m = members[i];
+    auto it = entries_.find(m.key);
+    if (it == entries_.end() || it->second.id != m.id) {
+      m.active = false;
+    } else if (read_errors[i] != 0) {
+      m.active = false;
+      finish_upload_locked(m.key, m.id, true,
+                           Status::from_errno(read_errors[i], "reading cache file " + path_of(m.key)));
+    } else if (it->second.generation != m.generation || it->second.writers > 0) {
+      m.active = false;
+      finish_upload_locked(m.key, m.id, false, {});
+    }
+  }
+  lock.unlock();
+
+  std::vector<BlockCommit> commits;
+  std::vector<size_t> member_of;  // commits[i] belongs to members[member_of[i]]
+  for (size_t i = 0; i < members.size(); ++i) {
+    if (!members[i].active) continue;
+    BlockCommit c;
+    c.ino = members[i].key.first;
+    c.blockno = members[i].key.second;
+    c.size = members[i].data.size();
+    c.hole = all_zero(members[i].data);
+    if (!c.hole) c.hash = hash_block(codec_.keys(), members[i].data);
+    commits.push_back(c);
+    member_of.push_back(i);
+  }
+  // Blocks another worker is uploading right now wait for the next pass.
+  std::vector<BlockHash> claimed;
+  lock.lock();
+  for (size_t i = 0; i < commits.size(); ++i) {
+    if (commits[i].hole) continue;
+    if (hashes_in_flight_.count(commits[i].hash) != 0 &&
+        std::find(claimed.begin(), claimed.end(), commits[i].hash) == claimed.end()) {
+      Member& m = members[member_of[i]];
+      m.active = false;
+      finish_upload_locked(m.key, m.id, false, {});
+      continue;
+    }
+    if (hashes_in_flight_.insert(commits[i].hash).second) claimed.push_back(commits[i].hash);
+  }
+  lock.unlock();
+  {
+    std::vector<BlockCommit> kept;
+    std::vector<size_t> kept_member;
+    for (size_t i = 0; i < commits.size(); ++i) {
+      if (!members[member_of[i]].active) continue;
+      kept.push_back(commits[i]);
+      kept_member.push_back(member_of[i]);
+    }
+    commits.swap(kept);
+    member_of.swap(kept_member);
+  }
+
+  // The pack: each new distinct block once, back to back.
+  std::string plaintext;
+  std::map<BlockHash, uint64_t> offset_of;
+  const std::string object = object_names::new_data_object();
+  for (size_t i = 0; i < commits.size(); ++i) {
+    BlockCommit& c = commits[i];
+    if (c.hole) continue;
+    auto known = offset_of.find(c.hash);
+    if (known == offset_of.end()) {
+      if (catalog_.has_block(c.hash)) continue;  // a dedup hit: no bytes needed
+      known = offset_of.emplace(c.hash, plaintext.size()).first;
+      plaintext += members[member_of[i]].data;
+    }
+    c.new_object = object;
+    c.obj_offset = known->second;
+  }
+  Status upload_error;
+  bool object_used = false;
+  std::vector<CommitOutcome> outcomes;
+  if (!plaintext.empty()) {
+    std::string stored = codec_.encode(object, plaintext);
+    for (BlockCommit& c : commits) {
+      if (!c.new_object.empty()) c.new_object_stored_size = stored.size();
+    }
+    upload_error = backend_.put(object, stored);
+    if (!upload_error.is_ok()) {
+      log::error("upload of {} small blocks failed: {}", offset_of.size(), upload_error.to_string());
+      catalog_.backend_write_failed(upload_error);
+    }
+  }
+  if (upload_error.is_ok() && !commits.empty()) {
+    auto still_cached = [&](size_t i) {
+      std::lock_guard guard(mu_);
+      const Member& m = members[member_of[i]];
+      auto cur = entries_.find(m.key);
+      return cur != entries_.end() && cur->second.id == m.id;
+    };
+    auto committed = [&](size_t i) {
+      const Member& m = members[member_of[i]];
+      mark_clean(m.key, m.id, m.generation);
+    };
+    outcomes = catalog_.commit_pack(commits, still_cached, committed, &object_used);
+    // kNeedsUpload (freed meanwhile) members stay dirty for the next pass.
+    if (!plaintext.empty() && !object_used) backend_.remove({object});  // referenced by nothing
+  }
+  lock.lock();
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    const Member& m = members[member_of[i]];
+    if (outcomes[i] == CommitOutcome::kDropped) drop_if_unchanged_locked(m.key, m.id, m.generation);
+  }
+  for (const BlockHash& hash : claimed) hashes_in_flight_.erase(hash);
+  for (size_t i = 0; i < commits.size(); ++i) {
+    const Member& m = members[member_of[i]];
+    finish_upload_locked(m.key, m.id, !upload_error.is_ok(), upload_error);
+  }
 }
 
 }  // namespace hoardfs

@@ -23,6 +23,10 @@
 // back-pressure instead of filling the disk. Sequential reads prefetch the
 // next `readahead` blocks through the same worker pool.
 //
+// Small dirty blocks (files of a few KiB) are packed: several go into one
+// object, each recorded at its offset, so a tree of small files costs one
+// object per block_size of data instead of one per file.
+//
 // Lock order: the catalog's metadata mutex before BlockCache::mu_.
 #pragma once
 
@@ -32,6 +36,8 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
+#include <memory>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -63,6 +69,7 @@ struct BlockCommit {
   uint64_t size = 0;
   std::string new_object;     // set when this upload stored a new object
   uint64_t new_object_stored_size = 0;
+  uint64_t obj_offset = 0;    // where the block starts in new_object's plaintext
 };
 
 enum class CommitOutcome {
@@ -81,6 +88,14 @@ class BlockCatalog {
   // says the entry exists; then calls `committed()` under the same lock.
   virtual CommitOutcome commit_block(const BlockCommit& commit, const std::function<bool()>& still_cached,
                                      const std::function<void()>& committed) = 0;
+  // Several blocks uploaded together in one new object (a pack), recorded in
+  // one transaction: commits[i] as commit_block() would, except that a block
+  // found stored meanwhile leaves the pack alone (its other blocks use it).
+  // `*object_used` tells whether any block now lives in the new object.
+  virtual std::vector<CommitOutcome> commit_pack(const std::vector<BlockCommit>& commits,
+                                                 const std::function<bool(size_t)>& still_cached,
+                                                 const std::function<void(size_t)>& committed,
+                                                 bool* object_used) = 0;
   // A write to the backend failed. When it is a permanent refusal (access
   // denied, full, credentials) the filesystem stops accepting changes; the
   // block stays dirty in the cache either way.
@@ -96,6 +111,9 @@ class BlockCache {
     unsigned threads = 4;
     unsigned readahead = 4;
     std::chrono::milliseconds writeback_delay{1000};
+    // Dirty blocks up to block_size / 4 are uploaded together, several to
+    // an object of at most block_size (doc/format.md: packs).
+    bool pack_small_blocks = true;
   };
   BlockCache(Options options, Backend& backend, const ObjectCodec& codec, BlockCatalog& catalog);
   ~BlockCache();
@@ -117,8 +135,9 @@ class BlockCache {
   int write(uint64_t ino, uint64_t blockno, uint32_t offset, std::string_view data);
   // Shortens the block's content to `length` bytes (loading it first).
   int truncate(uint64_t ino, uint64_t blockno, uint32_t length);
-  // Forgets every block of `ino` from `first_blockno` on. Caller holds the catalog lock.
-  void drop(uint64_t ino, uint64_t first_blockno);
+  // Forgets every block of `ino` from `first_blockno` on. Caller holds the
+  // catalog lock. True when some of them were dirty (data not yet uploaded).
+  bool drop(uint64_t ino, uint64_t first_blockno);
   // Forgets the cached copy of one block (fsck: its stored object is gone).
   void forget(uint64_t ino, uint64_t blockno);
 
@@ -160,7 +179,7 @@ class BlockCache {
   int acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool need_data, bool create, Entry** out);
   void release_pin(const Key& key, uint64_t id);
   int fetch_into_file(const Key& key, const std::string& path, uint64_t* size);
-  void mark_dirty_locked(Entry& entry);
+  void mark_dirty_locked(const Key& key, Entry& entry);
   void set_size_locked(Entry& entry, uint64_t new_size);
   void remove_locked(std::map<Key, Entry>::iterator it);
   void evict_clean_until(uint64_t target_bytes);
@@ -170,6 +189,14 @@ class BlockCache {
   void worker_loop();
   void enqueue(std::function<void()> task);
   void upload(const Key& key);
+  void upload_pack(const std::vector<Key>& keys);
+  // The end of an upload attempt of entry `id` at `key` (mu_ held).
+  void finish_upload_locked(const Key& key, uint64_t id, bool failed, const Status& error);
+  // The catalog refused the block (past the end of its file, or of no file):
+  // forgets the entry unless it was written or pinned since (mu_ held).
+  void drop_if_unchanged_locked(const Key& key, uint64_t id, uint64_t generation);
+  // Marks the entry clean if it still holds `generation` (the catalog lock held).
+  void mark_clean(const Key& key, uint64_t id, uint64_t generation);
   void prefetch(const Key& key);
 
   const Options options_;
@@ -180,7 +207,9 @@ class BlockCache {
 
   std::mutex mu_;  // protects everything below
   std::condition_variable changed_;  // entry state changed (loading, dirty, flush)
+  std::condition_variable writeback_wake_;  // a flush was asked for, or stop
   std::map<Key, Entry> entries_;
+  std::set<Key> dirty_keys_;  // the dirty entries, so write-back scans only them
   std::map<uint64_t, uint64_t> last_read_block_;
   std::set<BlockHash> hashes_in_flight_;  // new blocks being uploaded right now  // inode -> last block read, for read-ahead
   uint64_t use_tick_ = 0;
@@ -199,6 +228,14 @@ class BlockCache {
   std::atomic<uint64_t> max_bytes_;
   std::vector<std::thread> workers_;
   std::thread writeback_thread_;
+
+  // The last few decoded packs, so reading the small files of one pack
+  // fetches and decrypts it once, not once per file.
+  std::mutex packs_mu_;
+  std::list<std::pair<std::string, std::shared_ptr<const std::string>>> recent_packs_;  // newest first
+  uint64_t recent_pack_bytes_ = 0;
+  std::shared_ptr<const std::string> recent_pack(const std::string& object);
+  void remember_pack(const std::string& object, std::shared_ptr<const std::string> plaintext);
 };
 
 }  // namespace hoardfs

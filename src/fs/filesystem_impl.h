@@ -1,8 +1,12 @@
 // FilesystemImpl: the Filesystem over a SQLite namespace and a BlockCache.
 //
 // Metadata operations run under mu_ against the database, which is the live
-// namespace (every change is committed at once; WAL with synchronous=NORMAL,
-// made durable by fsync()). File data goes through the BlockCache without
+// namespace (WAL with synchronous=NORMAL, made durable by fsync()). Changes
+// are group-committed: the first statement after a commit opens a
+// transaction that the committer thread commits commit_interval_ms later;
+// fsync, metadata snapshots, block commits and the loss of dirty cached data
+// commit at once (commit_batch()). Each operation inside the batch is a
+// savepoint, so a failed one leaves nothing behind. File data goes through the BlockCache without
 // mu_ held; the cache calls back into this class (as BlockCatalog) to look up
 // and commit blocks. Lock order: mu_ before BlockCache's mutex.
 //
@@ -79,6 +83,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   int fallocate(uint64_t ino, uint64_t fh, int mode, uint64_t offset, uint64_t length) override;
   int opendir(uint64_t ino, uint64_t* fh) override;
   int readdir(uint64_t ino, uint64_t fh, uint64_t offset, const DirEmitter& emit) override;
+  int readdirplus(uint64_t ino, uint64_t fh, uint64_t offset, const DirPlusEmitter& emit) override;
   int releasedir(uint64_t ino, uint64_t fh) override;
   int fsyncdir(uint64_t ino, uint64_t fh, bool datasync) override;
   int setxattr(uint64_t ino, std::string_view name, std::string_view value, int flags,
@@ -102,11 +107,16 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   bool has_block(const BlockHash& hash) override;
   CommitOutcome commit_block(const BlockCommit& commit, const std::function<bool()>& still_cached,
                              const std::function<void()>& committed) override;
+  std::vector<CommitOutcome> commit_pack(const std::vector<BlockCommit>& commits,
+                                         const std::function<bool(size_t)>& still_cached,
+                                         const std::function<void(size_t)>& committed, bool* object_used) override;
 
  private:
   // --- helpers, all called with mu_ held ---
   sql::Statement& q(const char* sql);
   std::optional<InodeRow> load_inode(uint64_t ino);
+  // The row from columns first..first+9 of `st` (the load_inode() columns, after id).
+  static InodeRow inode_from(sql::Statement& st, int first, uint64_t ino);
   void store_inode(const InodeRow& row);
   void fill_stat(const InodeRow& row, struct stat* st);
   std::optional<uint64_t> find_entry(uint64_t parent, std::string_view name);
@@ -123,10 +133,24 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   // Removes extents from `first_blockno` on and releases their blocks.
   void release_extents_from(uint64_t ino, uint64_t first_blockno);
   void release_block(uint64_t block_id);
+  // The catalog part of a block commit (mu_ held, inside a transaction).
+  // `packed`: new_object holds other blocks too, so it is never garbage here.
+  CommitOutcome record_block(const BlockCommit& commit, bool packed, bool* object_used);
   bool is_ancestor(uint64_t ancestor, uint64_t dir);
   void make_durable();
+  // Commits the open batch, if any. Throws when the commit fails.
+  void commit_batch();
+  // After an operation: commits at once when it dropped dirty cached data
+  // (a crash must not bring back the name without its data).
+  void commit_if_requested();
+  void committer_loop();
+  // Ends group commit: stops the committer and, with `commit`, commits what
+  // is open. mu_ not held.
+  void stop_batching(bool commit);
   int set_size(uint64_t ino, uint64_t size);  // truncate; takes and releases mu_
   bool locked_inode(uint64_t ino);
+  // readdir (`plus` false: inode and type only) and readdirplus.
+  int list_dir(uint64_t ino, uint64_t fh, uint64_t offset, const DirPlusEmitter& emit, bool plus);
   std::string stats_json();
   int run_control(std::string_view command, const Caller& caller);
   Status snapshot_and_upload();
@@ -186,6 +210,14 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   int64_t changes_at_last_upload_ = -1;  // sqlite3_total_changes64 after the last upload; guarded by mu_
   std::atomic<bool> shut_down_{false};
 
+  // Group commit; guarded by mu_.
+  bool batching_ = false;  // q() opens a batch when none is open
+  bool committer_stop_ = false;
+  std::chrono::steady_clock::time_point batch_opened_{};
+  std::condition_variable batch_cv_;
+  std::atomic<bool> commit_requested_{false};
+  std::thread committer_;
+
   std::mutex timer_mu_;
   std::condition_variable timer_cv_;
   bool timer_stop_ = false;
@@ -198,7 +230,9 @@ template <typename F>
 int FilesystemImpl::guarded(const char* op, F&& body) {
   if (read_only_.load(std::memory_order_relaxed) && is_mutating(op)) return EROFS;
   try {
-    return body();
+    int result = body();
+    if (commit_requested_.load(std::memory_order_relaxed)) commit_if_requested();
+    return result;
   } catch (const sql::Error& e) {
     if (e.disk_full()) {
       log::warning("{}: the cache disk is full ({})", op, e.what());

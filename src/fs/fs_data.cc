@@ -133,7 +133,7 @@ int FilesystemImpl::set_size(uint64_t ino, uint64_t new_size) {
   if (new_size < row->size) {
     const uint64_t first_gone = (new_size + block_size_ - 1) / block_size_;
     release_extents_from(ino, first_gone);
-    cache_->drop(ino, first_gone);
+    if (cache_->drop(ino, first_gone)) commit_requested_ = true;
   }
   row->size = new_size;
   row->mtime_ns = row->ctime_ns = now_ns();
@@ -160,10 +160,53 @@ int FilesystemImpl::release(uint64_t ino, uint64_t fh) {
 void FilesystemImpl::make_durable() {
   // WAL commits are not synced under synchronous=NORMAL; one commit under
   // FULL syncs the log up to and including every earlier commit.
+  commit_batch();
   db_.exec("PRAGMA synchronous=FULL");
   q("INSERT INTO params(key, value) VALUES ('last_sync_ns', ?) "
     "ON CONFLICT(key) DO UPDATE SET value = excluded.value").bind(now_ns()).run();
+  commit_batch();
   db_.exec("PRAGMA synchronous=NORMAL");
+}
+
+void FilesystemImpl::commit_batch() {
+  if (!db_.in_transaction()) return;
+  try {
+    db_.exec("COMMIT");
+  } catch (const sql::Error& e) {
+    if (db_.in_transaction()) {
+      batch_opened_ = std::chrono::steady_clock::now();  // kept: the next attempt commits it
+    } else if (!read_only_.exchange(true)) {
+      log::error("the metadata changes of the last {} ms could not be committed and are lost ({}); the "
+                 "filesystem is READ-ONLY from now on", options_.commit_interval_ms, e.what());
+    }
+    throw;
+  }
+}
+
+void FilesystemImpl::commit_if_requested() {
+  std::lock_guard lock(mu_);
+  if (commit_requested_.exchange(false)) commit_batch();
+}
+
+void FilesystemImpl::committer_loop() {
+  std::unique_lock lock(mu_);
+  const auto interval = std::chrono::milliseconds(options_.commit_interval_ms);
+  while (!committer_stop_) {
+    if (!db_.in_transaction()) {
+      batch_cv_.wait(lock);
+      continue;
+    }
+    const auto due = batch_opened_ + interval;
+    if (std::chrono::steady_clock::now() < due) {
+      batch_cv_.wait_until(lock, due);
+      continue;
+    }
+    try {
+      commit_batch();
+    } catch (const std::exception& e) {
+      log::warning("committing metadata changes: {}", e.what());
+    }
+  }
 }
 
 int FilesystemImpl::fsync(uint64_t ino, uint64_t /*fh*/, bool /*datasync*/) {
@@ -239,10 +282,40 @@ CommitOutcome FilesystemImpl::commit_block(const BlockCommit& c, const std::func
                                            const std::function<void()>& committed) {
   std::lock_guard lock(mu_);
   if (!still_cached()) return CommitOutcome::kDropped;
+  sql::Transaction txn(db_);
+  bool object_used = false;
+  const CommitOutcome outcome = record_block(c, false, &object_used);
+  txn.commit();
+  if (outcome != CommitOutcome::kCommitted) return outcome;
+  // The entry may be evicted once clean: what it holds must be on record first.
+  commit_batch();
+  committed();
+  return outcome;
+}
+
+std::vector<CommitOutcome> FilesystemImpl::commit_pack(const std::vector<BlockCommit>& commits,
+                                                       const std::function<bool(size_t)>& still_cached,
+                                                       const std::function<void(size_t)>& committed,
+                                                       bool* object_used) {
+  std::lock_guard lock(mu_);
+  std::vector<CommitOutcome> outcomes(commits.size(), CommitOutcome::kDropped);
+  *object_used = false;
+  sql::Transaction txn(db_);
+  for (size_t i = 0; i < commits.size(); ++i) {
+    if (still_cached(i)) outcomes[i] = record_block(commits[i], true, object_used);
+  }
+  txn.commit();
+  commit_batch();
+  for (size_t i = 0; i < commits.size(); ++i) {
+    if (outcomes[i] == CommitOutcome::kCommitted) committed(i);
+  }
+  return outcomes;
+}
+
+CommitOutcome FilesystemImpl::record_block(const BlockCommit& c, bool packed, bool* object_used) {
   auto row = load_inode(c.ino);
   if (!row || c.blockno * block_size_ >= row->size) return CommitOutcome::kDropped;
   const uint64_t offset = c.blockno * block_size_;
-  sql::Transaction txn(db_);
   std::optional<uint64_t> old_block;
   {
     auto& st = q("SELECT block FROM extents WHERE inode = ? AND offset = ?").bind(c.ino, offset);
@@ -262,15 +335,26 @@ CommitOutcome FilesystemImpl::commit_block(const BlockCommit& c, const std::func
     if (block_id) {
       q("UPDATE blocks SET refcount = refcount + 1 WHERE id = ?").bind(*block_id).run();
       // Someone stored the same block first: our copy is not needed.
-      if (!c.new_object.empty()) q("INSERT INTO garbage(name) VALUES (?)").bind(c.new_object).run();
+      if (!packed && !c.new_object.empty()) q("INSERT INTO garbage(name) VALUES (?)").bind(c.new_object).run();
     } else if (c.new_object.empty()) {
-      return CommitOutcome::kNeedsUpload;  // the transaction rolls back nothing: no change yet
+      return CommitOutcome::kNeedsUpload;  // nothing changed yet
     } else {
-      q("INSERT INTO objects(name, stored_size, refcount) VALUES (?, ?, 1)")
-          .bind(c.new_object, c.new_object_stored_size).run();
-      const int64_t object_id = db_.last_insert_rowid();
-      q("INSERT INTO blocks(hash, size, refcount, object, obj_offset, obj_length) VALUES (?, ?, 1, ?, 0, ?)")
-          .bind(hash, c.size, object_id, c.size).run();
+      std::optional<int64_t> object_id;
+      {
+        auto& st = q("SELECT id FROM objects WHERE name = ?").bind(c.new_object);
+        if (st.step()) object_id = st.int64(0);
+        st.reset();
+      }
+      if (object_id) {
+        q("UPDATE objects SET refcount = refcount + 1 WHERE id = ?").bind(*object_id).run();
+      } else {
+        q("INSERT INTO objects(name, stored_size, refcount) VALUES (?, ?, 1)")
+            .bind(c.new_object, c.new_object_stored_size).run();
+        object_id = db_.last_insert_rowid();
+      }
+      *object_used = true;
+      q("INSERT INTO blocks(hash, size, refcount, object, obj_offset, obj_length) VALUES (?, ?, 1, ?, ?, ?)")
+          .bind(hash, c.size, *object_id, c.obj_offset, c.size).run();
       block_id = static_cast<uint64_t>(db_.last_insert_rowid());
     }
     q("INSERT INTO extents(inode, offset, length, block) VALUES (?, ?, ?, ?) "
@@ -278,8 +362,6 @@ CommitOutcome FilesystemImpl::commit_block(const BlockCommit& c, const std::func
         .bind(c.ino, offset, c.size, *block_id).run();
   }
   if (old_block) release_block(*old_block);
-  txn.commit();
-  committed();
   return CommitOutcome::kCommitted;
 }
 

@@ -101,6 +101,9 @@ FilesystemImpl::FilesystemImpl(Backend& backend, const KeyMaterial& keys, uint32
 
 FilesystemImpl::~FilesystemImpl() {
   stop_invalidations();
+  // Without shutdown() (a failed open, or a test's simulated kill -9) the
+  // open batch is not committed: closing the database rolls it back.
+  stop_batching(/*commit=*/false);
   if (!shut_down_) {
     {
       std::lock_guard lock(timer_mu_);
@@ -238,6 +241,11 @@ Status FilesystemImpl::open_all() {
     }
   }
   cache_->start();
+  if (options_.commit_interval_ms > 0) {
+    std::lock_guard lock(mu_);
+    batching_ = true;
+    committer_ = std::thread([this] { committer_loop(); });
+  }
 
   if (mount_lock_.held()) {
     lock_heartbeat_ = std::thread([this] {
@@ -279,6 +287,23 @@ Status FilesystemImpl::open_all() {
   return Status::ok();
 }
 
+void FilesystemImpl::stop_batching(bool commit) {
+  {
+    std::lock_guard lock(mu_);
+    committer_stop_ = true;
+  }
+  batch_cv_.notify_all();
+  if (committer_.joinable()) committer_.join();
+  std::lock_guard lock(mu_);
+  batching_ = false;
+  if (!commit || !db_.handle()) return;
+  try {
+    commit_batch();
+  } catch (const std::exception& e) {
+    log::error("committing metadata changes: {}", e.what());
+  }
+}
+
 Status FilesystemImpl::snapshot_and_upload() {
   std::lock_guard upload_lock(upload_mu_);
   // A mount whose lock was broken (fsck from another host) must not
@@ -289,6 +314,11 @@ Status FilesystemImpl::snapshot_and_upload() {
   int64_t garbage_upto = 0;
   {
     std::lock_guard lock(mu_);
+    try {
+      commit_batch();
+    } catch (const std::exception& e) {
+      return Status::io_error(std::string("committing metadata changes: ") + e.what());
+    }
     HOARDFS_RETURN_IF_ERROR(db_.backup_to(snapshot));
     auto& st = q("SELECT COALESCE(MAX(id), 0) FROM garbage");
     if (st.step()) garbage_upto = st.int64(0);
@@ -365,6 +395,7 @@ Status FilesystemImpl::shutdown() {
   timer_cv_.notify_all();
   if (metadata_timer_.joinable()) metadata_timer_.join();
   if (lock_heartbeat_.joinable()) lock_heartbeat_.join();
+  stop_batching(/*commit=*/true);
   log::info("unmounting: uploading {} dirty bytes", cache_->dirty_bytes());
   Status flushed = cache_->flush_all();
   if (!flushed.is_ok()) log::error("could not upload every block: {}", flushed.to_string());

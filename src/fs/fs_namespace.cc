@@ -38,27 +38,37 @@ void log_internal_error(const char* op, const char* what) {
 }
 
 sql::Statement& FilesystemImpl::q(const char* sql) {
+  if (batching_ && !db_.in_transaction()) {
+    db_.exec("BEGIN");
+    batch_opened_ = std::chrono::steady_clock::now();
+    batch_cv_.notify_one();
+  }
   auto it = statements_.find(sql);
   if (it == statements_.end()) it = statements_.emplace(sql, db_.prepare(sql)).first;
   return it->second;
+}
+
+InodeRow FilesystemImpl::inode_from(sql::Statement& st, int first, uint64_t ino) {
+  InodeRow row;
+  row.id = ino;
+  row.mode = static_cast<uint32_t>(st.int64(first));
+  row.uid = static_cast<uint32_t>(st.int64(first + 1));
+  row.gid = static_cast<uint32_t>(st.int64(first + 2));
+  row.size = static_cast<uint64_t>(st.int64(first + 3));
+  row.rdev = static_cast<uint64_t>(st.int64(first + 4));
+  row.nlink = static_cast<uint64_t>(st.int64(first + 5));
+  row.atime_ns = st.int64(first + 6);
+  row.mtime_ns = st.int64(first + 7);
+  row.ctime_ns = st.int64(first + 8);
+  row.locked = st.int64(first + 9) != 0;
+  return row;
 }
 
 std::optional<InodeRow> FilesystemImpl::load_inode(uint64_t ino) {
   auto& st = q("SELECT mode, uid, gid, size, rdev, nlink, atime_ns, mtime_ns, ctime_ns, locked "
                "FROM inodes WHERE id = ?").bind(ino);
   if (!st.step()) return std::nullopt;
-  InodeRow row;
-  row.id = ino;
-  row.mode = static_cast<uint32_t>(st.int64(0));
-  row.uid = static_cast<uint32_t>(st.int64(1));
-  row.gid = static_cast<uint32_t>(st.int64(2));
-  row.size = static_cast<uint64_t>(st.int64(3));
-  row.rdev = static_cast<uint64_t>(st.int64(4));
-  row.nlink = static_cast<uint64_t>(st.int64(5));
-  row.atime_ns = st.int64(6);
-  row.mtime_ns = st.int64(7);
-  row.ctime_ns = st.int64(8);
-  row.locked = st.int64(9) != 0;
+  InodeRow row = inode_from(st, 0, ino);
   st.reset();
   return row;
 }
@@ -314,7 +324,7 @@ void FilesystemImpl::purge_inode(uint64_t ino) {
   q("DELETE FROM xattrs WHERE inode = ?").bind(ino).run();
   q("DELETE FROM inodes WHERE id = ?").bind(ino).run();
   txn.commit();
-  cache_->drop(ino, 0);
+  if (cache_->drop(ino, 0)) commit_requested_ = true;
 }
 
 int FilesystemImpl::unlink(uint64_t parent, std::string_view name) {
@@ -494,13 +504,30 @@ int FilesystemImpl::opendir(uint64_t ino, uint64_t* fh) {
 
 // Offsets: 1 after ".", 2 after "..", then dentry id + 2 after each entry,
 // so a cookie stays valid while other entries come and go.
-int FilesystemImpl::readdir(uint64_t ino, uint64_t /*fh*/, uint64_t offset, const DirEmitter& emit) {
+int FilesystemImpl::readdir(uint64_t ino, uint64_t fh, uint64_t offset, const DirEmitter& emit) {
+  return list_dir(ino, fh, offset, [&](std::string_view name, const struct stat& attr, uint64_t next) {
+    return emit(name, attr.st_ino, attr.st_mode, next);
+  }, false);
+}
+
+int FilesystemImpl::readdirplus(uint64_t ino, uint64_t fh, uint64_t offset, const DirPlusEmitter& emit) {
+  return list_dir(ino, fh, offset, emit, true);
+}
+
+// With `plus`, entries carry full attributes and count as lookups; without,
+// only inode and type matter and no attributes are computed.
+int FilesystemImpl::list_dir(uint64_t ino, uint64_t /*fh*/, uint64_t offset, const DirPlusEmitter& emit,
+                             bool plus) {
   return guarded("readdir", [&] {
     std::lock_guard lock(mu_);
     auto row = load_inode(ino);
     if (!row) return ENOENT;
     if (!S_ISDIR(row->mode)) return ENOTDIR;
-    if (offset == 0 && !emit(".", ino, S_IFDIR, 1)) return 0;
+    struct stat attr {};
+    if (offset == 0) {
+      fill_stat(*row, &attr);
+      if (!emit(".", attr, 1)) return 0;
+    }
     if (offset <= 1) {
       uint64_t parent = kRootInode;
       if (ino != kRootInode) {
@@ -508,17 +535,27 @@ int FilesystemImpl::readdir(uint64_t ino, uint64_t /*fh*/, uint64_t offset, cons
         if (st.step()) parent = static_cast<uint64_t>(st.int64(0));
         st.reset();
       }
-      if (!emit("..", parent, S_IFDIR, 2)) return 0;
+      attr = {};
+      attr.st_ino = parent;
+      attr.st_mode = S_IFDIR;
+      if (!emit("..", attr, 2)) return 0;
     }
     int64_t after = offset <= 2 ? 0 : static_cast<int64_t>(offset - 2);
-    auto& st = q("SELECT d.id, d.name, d.inode, i.mode FROM dentries d JOIN inodes i ON i.id = d.inode "
+    auto& st = q("SELECT d.id, d.name, d.inode, i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, i.atime_ns, "
+                 "i.mtime_ns, i.ctime_ns, i.locked FROM dentries d JOIN inodes i ON i.id = d.inode "
                  "WHERE d.parent = ? AND d.id > ? ORDER BY d.id").bind(ino, after);
     while (st.step()) {
-      std::string name = st.blob(1);
-      if (!emit(name, static_cast<uint64_t>(st.int64(2)), static_cast<mode_t>(st.int64(3)),
-                static_cast<uint64_t>(st.int64(0)) + 2)) {
-        break;
+      const InodeRow entry = inode_from(st, 3, static_cast<uint64_t>(st.int64(2)));
+      const uint64_t next = static_cast<uint64_t>(st.int64(0)) + 2;
+      attr = {};
+      if (plus) {
+        fill_stat(entry, &attr);  // a statement of its own, interleaved with this one
+      } else {
+        attr.st_ino = entry.id;
+        attr.st_mode = entry.mode;
       }
+      if (!emit(st.blob(1), attr, next)) break;
+      if (plus) lookups_[entry.id]++;
     }
     st.reset();
     return 0;

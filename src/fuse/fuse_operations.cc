@@ -82,6 +82,8 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+  // Listings carry attributes when the kernel finds them useful (ls -l, du, rsync).
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
   log::debug("fuse: connection ready (max_write {} bytes, max_readahead {} bytes)", conn->max_write,
              conn->max_readahead);
 }
@@ -98,7 +100,14 @@ void op_destroy(void* userdata) {
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   struct stat attr {};
   int err = filesystem(req).lookup(parent, name, &attr);
-  if (err != 0) {
+  if (err == ENOENT && context(req).options.entry_timeout_s > 0) {
+    // A negative entry the kernel may keep for entry_timeout: creating a
+    // file asks once, not twice. Names made behind the kernel's back
+    // (hoardfs cp) are invalidated explicitly.
+    fuse_entry_param entry{};
+    entry.entry_timeout = context(req).options.entry_timeout_s;
+    fuse_reply_entry(req, &entry);
+  } else if (err != 0) {
     fuse_reply_err(req, err);
   } else {
     reply_entry(req, attr);
@@ -282,7 +291,10 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_
 }
 
 void op_flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  fuse_reply_err(req, filesystem(req).flush(ino, fi->fh));
+  // Nothing to do at close (data reaches the cache at write time): ENOSYS
+  // tells the kernel to stop sending FLUSH, one request less per close.
+  int err = filesystem(req).flush(ino, fi->fh);
+  fuse_reply_err(req, err == 0 ? ENOSYS : err);
 }
 
 void op_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -332,6 +344,37 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_
     fuse_reply_err(req, err);
   } else {
     fuse_reply_buf(req, buffer.data(), used);
+  }
+}
+
+// Entries with their attributes, so that ls -l, du, find and rsync need no
+// lookup per entry. Each entry sent (but "." and "..") is a lookup reference.
+void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
+  const FuseOptions& options = context(req).options;
+  Filesystem& fs = filesystem(req);
+  std::vector<char> buffer(size);
+  size_t used = 0;
+  std::vector<uint64_t> referenced;
+  auto emit = [&](std::string_view name, const struct stat& attr, uint64_t next_offset) {
+    std::string name_z(name);
+    fuse_entry_param entry{};
+    entry.ino = attr.st_ino;
+    entry.generation = 1;
+    entry.attr = attr;
+    entry.attr_timeout = options.attr_timeout_s;
+    entry.entry_timeout = options.entry_timeout_s;
+    size_t needed = fuse_add_direntry_plus(req, buffer.data() + used, size - used, name_z.c_str(), &entry,
+                                           static_cast<off_t>(next_offset));
+    if (needed > size - used) return false;
+    used += needed;
+    if (name != "." && name != "..") referenced.push_back(attr.st_ino);
+    return true;
+  };
+  int err = fs.readdirplus(ino, fi->fh, static_cast<uint64_t>(offset), emit);
+  if (err != 0 && used == 0) {
+    fuse_reply_err(req, err);
+  } else if (fuse_reply_buf(req, buffer.data(), used) != 0) {
+    for (uint64_t entry_ino : referenced) fs.forget(entry_ino, 1);  // never reached the kernel
   }
 }
 
@@ -420,6 +463,7 @@ fuse_lowlevel_ops make_fuse_operations() {
   ops.fallocate = op_fallocate;
   ops.opendir = op_opendir;
   ops.readdir = op_readdir;
+  ops.readdirplus = op_readdirplus;
   ops.releasedir = op_releasedir;
   ops.fsyncdir = op_fsyncdir;
   ops.statfs = op_statfs;

@@ -132,31 +132,32 @@ Status Database::backup_to(const std::string& path) {
 }
 
 Transaction::Transaction(Database& db) : db_(db), uncaught_(std::uncaught_exceptions()) {
-  // Inside another transaction this one joins it: the outer one commits.
-  if (sqlite3_get_autocommit(db_.handle()) == 0) {
-    done_ = true;
-    return;
-  }
-  db_.exec("BEGIN IMMEDIATE");
+  nested_ = db_.in_transaction();
+  db_.exec(nested_ ? "SAVEPOINT op" : "BEGIN IMMEDIATE");
 }
 
 void Transaction::commit() {
   if (!done_) {
     done_ = true;
-    db_.exec("COMMIT");
+    db_.exec(nested_ ? "RELEASE op" : "COMMIT");
   }
 }
 
 Transaction::~Transaction() {
   if (done_) return;
   if (std::uncaught_exceptions() > uncaught_) {
-    sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-  } else {
-    try {
-      db_.exec("COMMIT");
-    } catch (...) {
+    // A failed statement may already have ended the outer transaction.
+    if (nested_ && db_.in_transaction()) {
+      sqlite3_exec(db_.handle(), "ROLLBACK TO op; RELEASE op", nullptr, nullptr, nullptr);
+    } else if (!nested_) {
       sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
     }
+    return;
+  }
+  try {
+    commit();
+  } catch (...) {
+    sqlite3_exec(db_.handle(), nested_ ? "ROLLBACK TO op; RELEASE op" : "ROLLBACK", nullptr, nullptr, nullptr);
   }
 }
 

@@ -87,6 +87,7 @@ class Database {
   void exec(const char* sql);
   int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
   int changes() const { return sqlite3_changes(db_); }
+  bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
   Statement prepare(const char* sql) { return Statement(db_, sql); }
   // Copies the whole database to `path` with the online backup API.
   Status backup_to(const std::string& path);
@@ -96,7 +97,9 @@ class Database {
 };
 
 // Commits on destruction unless rolled back; a thrown exception rolls back.
-// Nested in an open transaction it does nothing: the outermost one decides.
+// Inside an open transaction (a batch of several operations) it is a
+// savepoint: its changes join the outer transaction when it ends, and a
+// thrown exception undoes just them.
 class Transaction {
  public:
   explicit Transaction(Database& db);
@@ -108,6 +111,7 @@ class Transaction {
  private:
   Database& db_;
   bool done_ = false;
+  bool nested_ = false;
   int uncaught_ = 0;
 };
 

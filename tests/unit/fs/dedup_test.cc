@@ -158,5 +158,58 @@ TEST_F(DedupTest, HolesAndZeroBlocksAreNotStored) {
   EXPECT_EQ(read(z), std::string(3 * kTestBlock, '\0'));
 }
 
+// Small files are packed: several blocks share one object, each read back
+// alone, and the object goes only when its last block is freed.
+TEST_F(DedupTest, SmallBlocksArePackedIntoSharedObjects) {
+  mount();
+  std::vector<std::pair<uint64_t, std::string>> files;
+  for (int i = 0; i < 24; ++i) {
+    std::string data = random_bytes(1000 + 500 * static_cast<size_t>(i % 8));  // up to 4.5 KiB
+    uint64_t ino = create(kRootInode, "small" + std::to_string(i));
+    write(ino, 0, data);
+    files.emplace_back(ino, data);
+  }
+  // A duplicate of one of them and an all-zero file: no bytes of their own.
+  uint64_t dup = create(kRootInode, "dup");
+  write(dup, 0, files[3].second);
+  uint64_t zeros = create(kRootInode, "zeros");
+  write(zeros, 0, std::string(2000, '\0'));
+  ASSERT_TRUE(fs_->flush_cache().is_ok());
+  // About 65 KiB of data in packs of at most one block (64 KiB): two objects, not 24.
+  EXPECT_LE(count_objects(object_names::kDataPrefix), 3u);
+  EXPECT_EQ(fs_->stats().blocks, 24u);
+
+  unmount();
+  drop_cache();
+  mount();
+  for (int i = 0; i < 24; ++i) {
+    EXPECT_EQ(read(lookup(kRootInode, "small" + std::to_string(i))), files[static_cast<size_t>(i)].second);
+  }
+  EXPECT_EQ(read(lookup(kRootInode, "dup")), files[3].second);
+  EXPECT_EQ(read(lookup(kRootInode, "zeros")), std::string(2000, '\0'));
+  CheckReport report;
+  ASSERT_TRUE(fs_->check(&report).is_ok());
+  EXPECT_TRUE(report.repaired.empty() && report.unrepairable.empty());
+
+  // Freeing some blocks of a pack keeps it; freeing all deletes it. (The
+  // test's lookups hold the inodes like a kernel would: forget() lets go.)
+  auto remove = [&](const std::string& name) {
+    uint64_t ino = lookup(kRootInode, name);
+    ASSERT_EQ(fs_->unlink(kRootInode, name), 0);
+    fs_->forget(ino, 1000);
+  };
+  for (int i = 0; i < 12; ++i) remove("small" + std::to_string(i));
+  ASSERT_TRUE(fs_->upload_metadata().is_ok());
+  EXPECT_GE(count_objects(object_names::kDataPrefix), 1u);
+  for (int i = 12; i < 24; ++i) {
+    EXPECT_EQ(read(lookup(kRootInode, "small" + std::to_string(i))), files[static_cast<size_t>(i)].second);
+  }
+  for (int i = 12; i < 24; ++i) remove("small" + std::to_string(i));
+  remove("dup");
+  ASSERT_TRUE(fs_->upload_metadata().is_ok());
+  EXPECT_EQ(count_objects(object_names::kDataPrefix), 0u);
+  EXPECT_EQ(fs_->stats().blocks, 0u);
+}
+
 }  // namespace
 }  // namespace hoardfs::testing

@@ -3,6 +3,7 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
+#include <map>
 #include <set>
 
 #include "fs_test_util.h"
@@ -171,6 +172,39 @@ TEST_F(NamespaceTest, ExtendedAttributes) {
   ASSERT_EQ(fs_->removexattr(a, "user.one", caller_), 0);
   EXPECT_EQ(fs_->removexattr(a, "user.one", caller_), ENODATA);
   EXPECT_EQ(fs_->getxattr(a, "user.one", caller_, &value), ENODATA);
+}
+
+TEST_F(NamespaceTest, ReaddirplusGivesEachEntryItsAttributes) {
+  uint64_t d = mkdir(kRootInode, "d");
+  uint64_t f = create(d, "file");
+  write(f, 0, "twelve bytes");
+  uint64_t sub = mkdir(d, "sub");
+  std::map<std::string, struct stat> listed;
+  ASSERT_EQ(fs_->readdirplus(d, 0, 0, [&](std::string_view name, const struct stat& st, uint64_t) {
+    listed[std::string(name)] = st;
+    return true;
+  }), 0);
+  ASSERT_EQ(listed.size(), 4u);
+  for (auto [name, ino] : {std::pair<std::string, uint64_t>{"file", f}, {"sub", sub}}) {
+    struct stat want = attr(ino);
+    EXPECT_EQ(listed[name].st_ino, ino) << name;
+    EXPECT_EQ(listed[name].st_mode, want.st_mode) << name;
+    EXPECT_EQ(listed[name].st_size, want.st_size) << name;
+    EXPECT_EQ(listed[name].st_nlink, want.st_nlink) << name;
+    EXPECT_EQ(listed[name].st_mtim.tv_nsec, want.st_mtim.tv_nsec) << name;
+  }
+  EXPECT_EQ(listed["file"].st_size, 12);
+  EXPECT_EQ(listed["."].st_ino, d);
+  EXPECT_EQ(listed[".."].st_ino, kRootInode);
+  // Each entry listed is a lookup reference: the unlinked file lives on
+  // until the kernel forgets it.
+  ASSERT_EQ(fs_->unlink(d, "file"), 0);
+  struct stat st {};
+  EXPECT_EQ(fs_->getattr(f, &st), 0);
+  fs_->forget(f, 1);  // create's reference
+  EXPECT_EQ(fs_->getattr(f, &st), 0);
+  fs_->forget(f, 1);  // readdirplus's
+  EXPECT_EQ(fs_->getattr(f, &st), ENOENT);
 }
 
 TEST_F(NamespaceTest, PosixAclAttributesAreRefused) {
