@@ -16,7 +16,9 @@ Workloads (sizes at --scale 1; --scale 0.1 for a quick look):
   write-text     the same with compressible text
   read-cold      read the random file back after a remount with an empty cache
                  (plain: after dropping the page cache)
-  read-warm      read it again
+  read-warm      read it again at once (page cache on both sides)
+  read-cached    read it after a remount that keeps the block cache, page
+                 cache dropped (plain: a cold read)
   cp-tree        cp -a of 20,000 small files (1-64 KiB, some duplicated), then
                  umount (plain: + sync)
   rsync-first    rsync -a of that tree into an empty directory
@@ -64,7 +66,7 @@ BUILD = os.environ.get("HOARDFS_BUILD_DIR", os.path.join(REPO, "build"))
 TOOLS = os.path.join(BUILD, "src", "tools")
 MKFS, MOUNT, UMOUNT = (os.path.join(TOOLS, t) for t in ("mkfs.hoardfs", "mount.hoardfs", "umount.hoardfs"))
 MAKE_INODES = os.path.join(BUILD, "bench", "make_inodes")
-WORKLOADS = ("write-random", "write-text", "read-cold", "read-warm", "cp-tree", "rsync-first", "rsync-incr",
+WORKLOADS = ("write-random", "write-text", "read-cold", "read-warm", "read-cached", "cp-tree", "rsync-first", "rsync-incr",
              "rsync-linkdest", "cp-al", "find-du", "rm-rf", "mount-warm", "random-4k", "million-inodes")
 PASSPHRASE = "benchmark passphrase\n"
 MiB = 1 << 20
@@ -281,17 +283,29 @@ def main():
             record(name, t_h, t_p, h.peak_rss)
             h.mount()
         if want("read-cold") and os.path.exists(os.path.join(h.mnt, "write-random")):
+            hoard_file = os.path.join(h.mnt, "write-random")
+            plain_file = os.path.join(plain, "write-random")
             h.umount()
             h.drop_cache()
             h.mount()
             drop_caches()
-            t_h = timed(lambda: sh("cat", os.path.join(h.mnt, "write-random"), stdout=subprocess.DEVNULL))
+            t_h_cold = timed(lambda: sh("cat", hoard_file, stdout=subprocess.DEVNULL))
+            # Warm: read again at once, from the page cache on both sides.
+            t_h_warm = timed(lambda: sh("cat", hoard_file, stdout=subprocess.DEVNULL))
             drop_caches()
-            t_p = timed(lambda: sh("cat", os.path.join(plain, "write-random"), stdout=subprocess.DEVNULL))
-            record("read-cold", t_h, t_p, h.rss())
-            t_h = timed(lambda: sh("cat", os.path.join(h.mnt, "write-random"), stdout=subprocess.DEVNULL))
-            t_p = timed(lambda: sh("cat", os.path.join(plain, "write-random"), stdout=subprocess.DEVNULL))
-            record("read-warm", t_h, t_p, h.rss())
+            t_p_cold = timed(lambda: sh("cat", plain_file, stdout=subprocess.DEVNULL))
+            t_p_warm = timed(lambda: sh("cat", plain_file, stdout=subprocess.DEVNULL))
+            record("read-cold", t_h_cold, t_p_cold, h.rss())
+            record("read-warm", t_h_warm, t_p_warm, h.rss())
+            # From the local block cache after a remount, page cache dropped
+            # (plain: a cold read again).
+            h.umount()
+            h.mount()
+            drop_caches()
+            t_h = timed(lambda: sh("cat", hoard_file, stdout=subprocess.DEVNULL))
+            drop_caches()
+            t_p = timed(lambda: sh("cat", plain_file, stdout=subprocess.DEVNULL))
+            record("read-cached", t_h, t_p, h.rss())
         if any(want(n) for n in ("cp-tree", "rsync-first", "rsync-incr", "rsync-linkdest")):
             tree = os.path.join(src, "tree")
             make_tree(tree, small_files)
