@@ -170,7 +170,8 @@ class Filesystem {
   // Removes `parent`/`name` and everything under it, locked or not.
   virtual int remove_tree(uint64_t parent, std::string_view name) = 0;
   // Called (from another thread, never inside a request) when an entry
-  // changed behind the kernel's back, so that its cache can drop it.
+  // changed behind the kernel's back, so that its cache can drop it; with an
+  // empty name, when the attributes of inode `parent` changed (link count).
   using EntryInvalidator = std::function<void(uint64_t parent, const std::string& name)>;
   virtual void set_entry_invalidator(EntryInvalidator invalidator) = 0;
   // Uploads every dirty block; returns when none is left or on a backend error.

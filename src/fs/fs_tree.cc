@@ -242,6 +242,7 @@ int FilesystemImpl::remove_tree(uint64_t parent, std::string_view name) {
         row->nlink = S_ISDIR(row->mode) ? 0 : (row->nlink > 0 ? row->nlink - 1 : 0);
         row->ctime_ns = now;
         store_inode(*row);
+        if (row->nlink > 0) invalidate_entry_later(child, "");  // linked elsewhere too: its count changed
         ++removed;
       }
     }
@@ -253,6 +254,7 @@ int FilesystemImpl::remove_tree(uint64_t parent, std::string_view name) {
     } else {
       top_row = load_inode(*top);
       top_row->nlink = top_row->nlink > 0 ? top_row->nlink - 1 : 0;
+      if (top_row->nlink > 0) invalidate_entry_later(*top, "");
     }
     top_row->ctime_ns = now;
     store_inode(*top_row);

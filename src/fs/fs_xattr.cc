@@ -20,11 +20,15 @@ bool is_control(uint64_t ino, std::string_view name) {
   return ino == kRootInode && (name == kCtrlStatXattr || name == kCtrlCommandXattr || name == kCtrlPidXattr);
 }
 
-// POSIX ACLs are not supported: kept as plain attributes they would neither
-// be enforced nor change the mode, and `cp -a` sets a new directory's mode
-// only through the ACL attribute. Refused, tools fall back to chmod.
-bool is_posix_acl(std::string_view name) {
-  return name == "system.posix_acl_access" || name == "system.posix_acl_default";
+// Attributes the filesystem does not support, refused with EOPNOTSUPP for
+// every call. POSIX ACLs: kept as plain attributes they would neither be
+// enforced nor change the mode (and `cp -a` sets a new directory's mode only
+// through the ACL attribute); refused, tools fall back to chmod. SELinux
+// labels: not kept either. `ls -l` asks for both on every entry unless the
+// answer is "not supported", which it remembers for the whole filesystem.
+bool is_unsupported(std::string_view name) {
+  return name == "system.posix_acl_access" || name == "system.posix_acl_default" ||
+         name == "security.selinux";
 }
 }  // namespace
 
@@ -34,7 +38,7 @@ int FilesystemImpl::setxattr(uint64_t ino, std::string_view name, std::string_vi
     if (name != kCtrlCommandXattr) return EPERM;
     return run_control(value, caller);
   }
-  if (is_posix_acl(name)) return EOPNOTSUPP;
+  if (is_unsupported(name)) return EOPNOTSUPP;
   return guarded("setxattr", [&] {
     if (name.empty()) return EINVAL;
     if (name.size() > kMaxXattrName) return ERANGE;
@@ -58,6 +62,7 @@ int FilesystemImpl::setxattr(uint64_t ino, std::string_view name, std::string_vi
 }
 
 int FilesystemImpl::getxattr(uint64_t ino, std::string_view name, const Caller& /*caller*/, std::string* value) {
+  if (is_unsupported(name)) return EOPNOTSUPP;
   if (name == kTreeStatXattr) return tree_stats_json(ino, value);
   if (is_control(ino, name)) {
     if (name == kCtrlStatXattr) {
@@ -95,6 +100,7 @@ int FilesystemImpl::listxattr(uint64_t ino, std::vector<std::string>* names) {
 
 int FilesystemImpl::removexattr(uint64_t ino, std::string_view name, const Caller& /*caller*/) {
   if (is_control(ino, name)) return EPERM;
+  if (is_unsupported(name)) return EOPNOTSUPP;
   return guarded("removexattr", [&] {
     std::lock_guard lock(mu_);
     auto row = load_inode(ino);

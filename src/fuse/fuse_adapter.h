@@ -25,8 +25,13 @@ struct FuseOptions {
   bool allow_root = false;     // let root access the mount
   bool debug = false;          // libfuse request tracing (to the debug log)
   unsigned max_threads = 16;   // FUSE worker threads
-  double attr_timeout_s = 1.0;
-  double entry_timeout_s = 1.0;
+  // How long the kernel may trust names (also "no such name") and
+  // attributes without asking. Every change goes through this mount (the
+  // backend lock keeps other writers out) except the tree commands, which
+  // invalidate what they change; so a long time is safe, and it spares
+  // rsync's scan of a backup tree one request per file.
+  double attr_timeout_s = 60.0;
+  double entry_timeout_s = 60.0;
   // Generic mount flags handed to libfuse unchanged: ro, rw, noatime,
   // nosuid, nodev, noexec, sync, dirsync, relatime, ...
   std::vector<std::string> mount_flags;

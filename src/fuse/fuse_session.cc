@@ -134,6 +134,11 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
   g_log_fuse_errors = true;
   // Tree operations (hoardfs rm, cp) change entries behind the kernel's back.
   fs.set_entry_invalidator([session](uint64_t parent, const std::string& name) {
+    if (name.empty()) {  // the attributes of inode `parent`
+      int rc = fuse_lowlevel_notify_inval_inode(session, parent, -1, 0);
+      if (rc != 0 && rc != -ENOENT) log::debug("invalidating inode {}: {}", parent, std::strerror(-rc));
+      return;
+    }
     int rc = fuse_lowlevel_notify_inval_entry(session, parent, name.data(), name.size());
     if (rc != 0 && rc != -ENOENT) log::debug("invalidating entry {} of {}: {}", name, parent, std::strerror(-rc));
   });
