@@ -562,7 +562,13 @@ void BlockCache::writeback_loop() {
     for (const Key& key : dirty_keys_) {
       Entry& e = entries_.find(key)->second;
       if (!e.dirty || e.uploading || e.loading || e.writers > 0 || now < e.retry_after) continue;
-      if (!flush_requested_ && !pressure && now - e.dirtied_at < options_.writeback_delay) continue;
+      // A full block is done with (sequential writers have moved on): it
+      // goes after a short pause, so that compressing and uploading overlap
+      // with the writing. A partial one waits for the whole delay.
+      const auto delay = e.size == options_.block_size
+                             ? std::min(options_.writeback_delay, std::chrono::milliseconds(100))
+                             : options_.writeback_delay;
+      if (!flush_requested_ && !pressure && now - e.dirtied_at < delay) continue;
       e.uploading = true;
       if (options_.pack_small_blocks && e.size <= options_.block_size / 4) {
         small.push_back(key);
