@@ -389,6 +389,11 @@ int BlockCache::write(uint64_t ino, uint64_t blockno, uint32_t offset, std::stri
   int err = acquire(lock, key, !whole_block, true, &entry);
   if (err != 0) return err;
   const uint64_t id = entry->id;
+  // A block filled from its start by appends (a sequential writer) may go
+  // as soon as it is full; one rewritten in place waits for the writeback
+  // delay, or random writes would upload it again and again.
+  const bool append = offset == entry->size && (!entry->dirty || entry->filled_in_order);
+  entry->filled_in_order = whole_block || append;
   entry->writers++;
   mark_dirty_locked(key, *entry);
   lock.unlock();
@@ -562,10 +567,10 @@ void BlockCache::writeback_loop() {
     for (const Key& key : dirty_keys_) {
       Entry& e = entries_.find(key)->second;
       if (!e.dirty || e.uploading || e.loading || e.writers > 0 || now < e.retry_after) continue;
-      // A full block is done with (sequential writers have moved on): it
-      // goes after a short pause, so that compressing and uploading overlap
-      // with the writing. A partial one waits for the whole delay.
-      const auto delay = e.size == options_.block_size
+      // A block a sequential writer filled is done with: it goes after a
+      // short pause, so that compressing and uploading overlap with the
+      // writing. Others wait for the whole delay.
+      const auto delay = e.size == options_.block_size && e.filled_in_order
                              ? std::min(options_.writeback_delay, std::chrono::milliseconds(100))
                              : options_.writeback_delay;
       if (!flush_requested_ && !pressure && now - e.dirtied_at < delay) continue;

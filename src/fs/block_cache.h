@@ -164,6 +164,7 @@ class BlockCache {
     bool loading = false;
     bool uploading = false;
     uint64_t generation = 0;
+    bool filled_in_order = false;  // dirty only through appends (or one whole-block write)
     int writers = 0;
     int pins = 0;
     uint64_t last_use = 0;

@@ -234,8 +234,12 @@ def cp_copies_tree(h, state):
     src_inos = inodes_of(src)
     tree_bytes = tree_data_bytes(src)
 
+    # The kernel now holds a negative entry for dst (kept for the entry
+    # timeout); hoardfs cp must invalidate it, or the copy stays invisible.
+    expect_errno(errno.ENOENT, os.stat, dst)
     started = time.monotonic()
     expect_ok(cli(h, "cp", src, dst), "hoardfs cp src dst")
+    check_eq(os.path.isdir(dst), True, "the copy is visible at once after a failed lookup of its name")
     log(f"    hoardfs cp of a {tree_bytes} byte tree took {time.monotonic() - started:.2f}s")
     expect_ok(cli(h, "ctrl", "flushcache", "--quiet", m), "hoardfs ctrl flushcache")
     after = h.stat_json()
