@@ -79,7 +79,7 @@ std::string BlockCache::path_of(const Key& key) const {
   return blocks_dir_ + "/" + std::to_string(key.first) + "-" + std::to_string(key.second);
 }
 
-Status BlockCache::recover(bool after_crash, const std::function<bool(uint64_t, uint64_t)>& block_in_file) {
+Status BlockCache::recover(bool after_crash, const std::function<uint64_t(uint64_t, uint64_t)>& bytes_in_file) {
   if (::mkdir(blocks_dir_.c_str(), 0700) != 0 && errno != EEXIST) {
     return Status::from_errno(errno, "creating " + blocks_dir_);
   }
@@ -92,14 +92,25 @@ Status BlockCache::recover(bool after_crash, const std::function<bool(uint64_t, 
     unsigned long long ino = 0, blockno = 0;
     int consumed = 0;
     std::string path = blocks_dir_ + "/" + name;
+    uint64_t limit = 0;
     if (std::sscanf(name.c_str(), "%llu-%llu%n", &ino, &blockno, &consumed) != 2 ||
-        static_cast<size_t>(consumed) != name.size() || !block_in_file(ino, blockno)) {
+        static_cast<size_t>(consumed) != name.size() || (limit = bytes_in_file(ino, blockno)) == 0) {
       ::unlink(path.c_str());
       continue;
     }
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) continue;
-    found.push_back({{ino, blockno}, static_cast<uint64_t>(st.st_size)});
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    if (size > limit) {
+      // Written past what the database records as the end of the file (its
+      // size change was in a group commit the crash took): those bytes are
+      // not part of the file, and a later extension must read zeros there.
+      if (::truncate(path.c_str(), static_cast<off_t>(limit)) != 0) {
+        return Status::from_errno(errno, "cutting cache file " + path + " to the end of its file");
+      }
+      size = limit;
+    }
+    found.push_back({{ino, blockno}, size});
   }
   ::closedir(dir);
 

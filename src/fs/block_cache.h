@@ -120,8 +120,10 @@ class BlockCache {
 
   // Indexes existing cache files. With `after_crash`, every file is compared
   // with the catalog and becomes dirty when it differs; otherwise all are clean.
-  // Files for blocks that `block_in_file(ino, blockno)` rejects are deleted.
-  Status recover(bool after_crash, const std::function<bool(uint64_t, uint64_t)>& block_in_file);
+  // `bytes_in_file(ino, blockno)` is how many bytes of that block lie inside
+  // its file (0: none, or no such file): files for other blocks are deleted,
+  // and a file holding more is cut to that length.
+  Status recover(bool after_crash, const std::function<uint64_t(uint64_t, uint64_t)>& bytes_in_file);
   void start();
   // Stops the workers (after flush_all() for a clean shutdown).
   void stop();

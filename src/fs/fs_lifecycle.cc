@@ -221,10 +221,12 @@ Status FilesystemImpl::open_all() {
     return Status::io_error(std::string("reading metadata: ") + e.what());
   }
 
-  Status recovered = cache_->recover(after_crash, [this](uint64_t ino, uint64_t blockno) {
+  Status recovered = cache_->recover(after_crash, [this](uint64_t ino, uint64_t blockno) -> uint64_t {
     std::lock_guard lock(mu_);
     auto row = load_inode(ino);
-    return row && S_ISREG(row->mode) && blockno * block_size_ < row->size;
+    const uint64_t start = blockno * block_size_;
+    if (!row || !S_ISREG(row->mode) || start >= row->size) return 0;
+    return std::min<uint64_t>(block_size_, row->size - start);
   });
   HOARDFS_RETURN_IF_ERROR(recovered);
   if (after_crash) {

@@ -89,6 +89,36 @@ TEST_F(PersistenceTest, GroupCommitLosesOnlyUnsyncedChangesInACrash) {
   unmount();
 }
 
+// A crash can take a size change (group commit) while the cached block keeps
+// the bytes written past the recorded end: recovery cuts them off, so a
+// later extension of the file reads zeros there, not the lost append.
+TEST_F(PersistenceTest, CrashRecoveryCutsCachedBytesPastTheRecordedEnd) {
+  options_.commit_interval_ms = 600000;
+  mount();
+  uint64_t f = create(kRootInode, "f");
+  const std::string head = random_bytes(kTestBlock / 2);
+  write(f, 0, head);
+  uint64_t fh = 0;
+  ASSERT_EQ(fs_->open(f, O_RDWR, &fh), 0);
+  ASSERT_EQ(fs_->fsync(f, fh, false), 0);
+  ASSERT_EQ(fs_->release(f, fh), 0);
+  write(f, head.size(), random_bytes(kTestBlock / 4));  // not fsync'd: its size change is lost
+  crash();
+  mount();
+  f = lookup(kRootInode, "f");
+  EXPECT_EQ(read(f), head);
+  AttrChanges grow;
+  grow.size = true;
+  grow.values.st_size = static_cast<off_t>(head.size() + 1000);
+  struct stat st {};
+  ASSERT_EQ(fs_->setattr(f, grow, caller_, &st), 0);
+  EXPECT_EQ(read(f), head + std::string(1000, '\0'));
+  unmount();
+  drop_cache();
+  mount();
+  EXPECT_EQ(read(lookup(kRootInode, "f")), head + std::string(1000, '\0'));
+}
+
 // A block upload records what the entry holds before the entry may be
 // evicted, even while namespace changes wait for their group commit.
 TEST_F(PersistenceTest, UploadedBlocksAreOnRecordBeforeEviction) {
