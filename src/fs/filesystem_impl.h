@@ -144,6 +144,8 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   // (a crash must not bring back the name without its data).
   void commit_if_requested();
   void committer_loop();
+  // True when the cache disk has little free space: no batch is opened then.
+  bool cache_disk_low();
   // Ends group commit: stops the committer and, with `commit`, commits what
   // is open. mu_ not held.
   void stop_batching(bool commit);
@@ -214,6 +216,8 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   bool batching_ = false;  // q() opens a batch when none is open
   bool committer_stop_ = false;
   std::chrono::steady_clock::time_point batch_opened_{};
+  std::chrono::steady_clock::time_point space_checked_at_{};
+  bool cache_disk_low_ = false;
   std::condition_variable batch_cv_;
   std::atomic<bool> commit_requested_{false};
   std::thread committer_;

@@ -2,6 +2,7 @@
 // and the BlockCatalog side (which block holds what, reference counts).
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fs/filesystem_impl.h"
@@ -166,6 +167,22 @@ void FilesystemImpl::make_durable() {
     "ON CONFLICT(key) DO UPDATE SET value = excluded.value").bind(now_ns()).run();
   commit_batch();
   db_.exec("PRAGMA synchronous=NORMAL");
+}
+
+bool FilesystemImpl::cache_disk_low() {
+  // A group commit that fails for lack of space loses the whole batch, so
+  // with little room left every change commits by itself again (and a full
+  // disk fails just that change, with ENOSPC). Looked at ten times a second.
+  constexpr uint64_t kLowSpace = 64ull << 20;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - space_checked_at_ >= std::chrono::milliseconds(100)) {
+    space_checked_at_ = now;
+    struct statvfs vfs {};
+    if (::statvfs(options_.cache_dir.c_str(), &vfs) == 0) {
+      cache_disk_low_ = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize < kLowSpace;
+    }
+  }
+  return cache_disk_low_;
 }
 
 void FilesystemImpl::commit_batch() {

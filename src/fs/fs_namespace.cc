@@ -38,7 +38,7 @@ void log_internal_error(const char* op, const char* what) {
 }
 
 sql::Statement& FilesystemImpl::q(const char* sql) {
-  if (batching_ && !db_.in_transaction()) {
+  if (batching_ && !db_.in_transaction() && !cache_disk_low()) {
     db_.exec("BEGIN");
     batch_opened_ = std::chrono::steady_clock::now();
     batch_cv_.notify_one();
