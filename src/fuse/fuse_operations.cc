@@ -37,7 +37,8 @@ Caller caller_of(fuse_req_t req) {
 // Replies with an entry. The reply adds one lookup reference in the kernel;
 // when the reply cannot be delivered (interrupted request) that reference is
 // dropped again so the inode is not pinned forever.
-void reply_entry(fuse_req_t req, const struct stat& attr) {
+// The entry the kernel gets for `attr`, with this mount's cache timeouts.
+fuse_entry_param entry_for(fuse_req_t req, const struct stat& attr) {
   const FuseOptions& options = context(req).options;
   fuse_entry_param entry{};
   entry.ino = attr.st_ino;
@@ -45,8 +46,12 @@ void reply_entry(fuse_req_t req, const struct stat& attr) {
   entry.attr = attr;
   entry.attr_timeout = options.attr_timeout_s;
   entry.entry_timeout = options.entry_timeout_s;
-  Filesystem& fs = filesystem(req);
-  if (fuse_reply_entry(req, &entry) != 0) fs.forget(attr.st_ino, 1);
+  return entry;
+}
+
+void reply_entry(fuse_req_t req, const struct stat& attr) {
+  fuse_entry_param entry = entry_for(req, attr);
+  if (fuse_reply_entry(req, &entry) != 0) filesystem(req).forget(attr.st_ino, 1);
 }
 
 void reply_attr(fuse_req_t req, const struct stat& attr) {
@@ -246,7 +251,6 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
                fuse_file_info* fi) {
   Filesystem& fs = filesystem(req);
-  const FuseOptions& options = context(req).options;
   struct stat attr {};
   uint64_t fh = 0;
   int err = fs.create(parent, name, mode, fi->flags, caller_of(req), &attr, &fh);
@@ -256,12 +260,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   }
   fi->fh = fh;
   fi->keep_cache = 1;
-  fuse_entry_param entry{};
-  entry.ino = attr.st_ino;
-  entry.generation = 1;
-  entry.attr = attr;
-  entry.attr_timeout = options.attr_timeout_s;
-  entry.entry_timeout = options.entry_timeout_s;
+  fuse_entry_param entry = entry_for(req, attr);
   if (fuse_reply_create(req, &entry, fi) != 0) {
     fs.release(attr.st_ino, fh);
     fs.forget(attr.st_ino, 1);
@@ -350,19 +349,13 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_
 // Entries with their attributes, so that ls -l, du, find and rsync need no
 // lookup per entry. Each entry sent (but "." and "..") is a lookup reference.
 void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
-  const FuseOptions& options = context(req).options;
   Filesystem& fs = filesystem(req);
   std::vector<char> buffer(size);
   size_t used = 0;
   std::vector<uint64_t> referenced;
   auto emit = [&](std::string_view name, const struct stat& attr, uint64_t next_offset) {
     std::string name_z(name);
-    fuse_entry_param entry{};
-    entry.ino = attr.st_ino;
-    entry.generation = 1;
-    entry.attr = attr;
-    entry.attr_timeout = options.attr_timeout_s;
-    entry.entry_timeout = options.entry_timeout_s;
+    fuse_entry_param entry = entry_for(req, attr);
     size_t needed = fuse_add_direntry_plus(req, buffer.data() + used, size - used, name_z.c_str(), &entry,
                                            static_cast<off_t>(next_offset));
     if (needed > size - used) return false;
