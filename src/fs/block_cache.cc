@@ -114,7 +114,6 @@ Status BlockCache::recover(bool after_crash, const std::function<uint64_t(uint64
   }
   ::closedir(dir);
 
-  uint64_t dirty_found = 0;
   for (const auto& [key, size] : found) {
     Entry entry;
     entry.size = size;
@@ -133,13 +132,13 @@ Status BlockCache::recover(bool after_crash, const std::function<uint64_t(uint64
     cached_bytes_ += size;
     if (entry.dirty) {
       dirty_bytes_ += size;
-      ++dirty_found;
       dirty_keys_.insert(key);
     }
     entries_.emplace(key, entry);
   }
-  dirty_count_ = dirty_found;
-  if (dirty_found > 0) log::info("cache: {} blocks written before a crash will be uploaded", dirty_found);
+  if (!dirty_keys_.empty()) {
+    log::info("cache: {} blocks written before a crash will be uploaded", dirty_keys_.size());
+  }
   return Status::ok();
 }
 
@@ -315,7 +314,6 @@ void BlockCache::mark_dirty_locked(const Key& key, Entry& entry) {
   if (!entry.dirty) {
     entry.dirty = true;
     dirty_bytes_ += entry.size;
-    ++dirty_count_;
     dirty_keys_.insert(key);
   }
 }
@@ -334,10 +332,7 @@ void BlockCache::remove_locked(std::map<Key, Entry>::iterator it) {
   Entry& entry = it->second;
   if (!entry.loading) {
     cached_bytes_ -= entry.size;
-    if (entry.dirty) {
-      dirty_bytes_ -= entry.size;
-      --dirty_count_;
-    }
+    if (entry.dirty) dirty_bytes_ -= entry.size;
     ::unlink(path_of(it->first).c_str());
   }
   dirty_keys_.erase(it->first);
@@ -533,12 +528,12 @@ Status BlockCache::flush_all() {
   Status result;
   // An upload that fails is tried again at once (it may have started before
   // the backend recovered); three failed rounds end the flush with an error.
-  for (int round = 0; round < 3 && dirty_count_ > 0; ++round) {
+  for (int round = 0; round < 3 && !dirty_keys_.empty(); ++round) {
     for (const Key& key : dirty_keys_) entries_.find(key)->second.retry_after = {};
     writeback_wake_.notify_all();
     const uint64_t failures_before = upload_failures_;
-    while (dirty_count_ > 0 && upload_failures_ == failures_before) changed_.wait(lock);
-    result = dirty_count_ > 0 ? last_upload_error_ : Status::ok();
+    while (!dirty_keys_.empty() && upload_failures_ == failures_before) changed_.wait(lock);
+    result = dirty_keys_.empty() ? Status::ok() : last_upload_error_;
   }
   if (--flush_waiters_ == 0) flush_requested_ = false;
   return result;
@@ -653,7 +648,6 @@ void BlockCache::mark_clean(const Key& key, uint64_t id, uint64_t generation) {
   if (cur != entries_.end() && cur->second.id == id && cur->second.generation == generation && cur->second.dirty) {
     cur->second.dirty = false;
     dirty_bytes_ -= cur->second.size;
-    --dirty_count_;
     dirty_keys_.erase(key);
   }
 }

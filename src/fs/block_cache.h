@@ -212,12 +212,11 @@ class BlockCache {
   std::condition_variable changed_;  // entry state changed (loading, dirty, flush)
   std::condition_variable writeback_wake_;  // a flush was asked for, or stop
   std::map<Key, Entry> entries_;
-  std::set<Key> dirty_keys_;  // the dirty entries, so write-back scans only them
-  std::map<uint64_t, uint64_t> last_read_block_;
-  std::set<BlockHash> hashes_in_flight_;  // new blocks being uploaded right now  // inode -> last block read, for read-ahead
+  std::set<Key> dirty_keys_;  // the dirty entries (write-back scans only them; flush waits for none)
+  std::map<uint64_t, uint64_t> last_read_block_;  // inode -> last block read, for read-ahead
+  std::set<BlockHash> hashes_in_flight_;          // new blocks being uploaded right now
   uint64_t use_tick_ = 0;
   uint64_t next_generation_ = 1;
-  uint64_t dirty_count_ = 0;
   bool flush_requested_ = false;
   int flush_waiters_ = 0;
   Status last_upload_error_;
