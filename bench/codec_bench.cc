@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "hoardfs/object_codec.h"
+#include "text_data.h"
 
 namespace {
 
@@ -25,26 +26,6 @@ using hoardfs::KeyMaterial;
 using hoardfs::ObjectCodec;
 
 constexpr size_t kBlocksInSample = 8;  // distinct blocks cycled through
-
-// Log-like text: words, numbers and punctuation, compresses about 3-4x.
-std::string text_block(size_t size, std::mt19937& rng) {
-  static const char* words[] = {"the",    "block",  "object", "storage", "hoardfs", "upload",
-                                "cache",  "file",   "rsync",  "metadata", "error",  "write",
-                                "read",   "daemon", "mount",  "backup",  "of",      "and",
-                                "to",     "a",      "in",     "is",      "for",     "with"};
-  std::string s;
-  s.reserve(size + 32);
-  while (s.size() < size) {
-    switch (rng() % 8) {
-      case 0: s += std::to_string(rng() % 100000); break;
-      case 1: s += ".\n"; break;
-      default: s += words[rng() % std::size(words)]; break;
-    }
-    s += ' ';
-  }
-  s.resize(size);
-  return s;
-}
 
 std::string random_block(size_t size, std::mt19937& rng) {
   std::string s(size, '\0');
@@ -145,7 +126,7 @@ int main(int argc, char** argv) {
   std::mt19937 rng(42);
   std::vector<std::string> text, random;
   for (size_t i = 0; i < kBlocksInSample; ++i) {
-    text.push_back(text_block(block_size, rng));
+    text.push_back(hoardfs::bench::text_block(block_size, rng));
     random.push_back(random_block(block_size, rng));
   }
 

@@ -4,7 +4,6 @@
 // Usage: fs_ops_bench [files, default 20000] [work dir, default /var/tmp]
 // Prints one line per operation: operations per second and µs each.
 #include <fcntl.h>
-#include <sodium.h>
 
 #include <chrono>
 #include <cstdio>
@@ -12,10 +11,7 @@
 #include <functional>
 #include <string>
 
-#include "hoardfs/backend.h"
-#include "hoardfs/filesystem.h"
-#include "hoardfs/metadata_store.h"
-#include "hoardfs/metadata_sync.h"
+#include "scratch_filesystem.h"
 
 using namespace hoardfs;
 
@@ -41,30 +37,10 @@ void check(int err, const char* what) {
 int main(int argc, char** argv) {
   const size_t files = argc > 1 ? std::stoul(argv[1]) : 20000;
   const std::filesystem::path work = std::filesystem::path(argc > 2 ? argv[2] : "/var/tmp") / "hoardfs-ops-bench";
-  if (sodium_init() < 0) return 1;
-  std::filesystem::remove_all(work);
-  std::filesystem::create_directories(work / "store");
-  auto backend = open_backend("local://" + (work / "store").string(), {}, {});
-  if (!backend.is_ok()) {
-    std::fprintf(stderr, "%s\n", backend.status().to_string().c_str());
-    return 1;
-  }
-  KeyMaterial keys;
-  keys.encrypted = true;
-  randombytes_buf(keys.data_key.data(), 32);
-  randombytes_buf(keys.block_hash_key.data(), 32);
-  ObjectCodec codec(keys, 3);
-  initialize_metadata_database((work / "init.db").string(), 0, 0, 0755);
-  MetadataSync(**backend, codec, {}).upload((work / "init.db").string());
   MountOptions options;
-  options.cache_dir = (work / "cache").string();
   options.metadata_interval_s = 0;
-  auto opened = Filesystem::open(**backend, keys, 1 << 20, options);
-  if (!opened.is_ok()) {
-    std::fprintf(stderr, "%s\n", opened.status().to_string().c_str());
-    return 1;
-  }
-  Filesystem& fs = **opened;
+  bench::ScratchFilesystem scratch = bench::open_scratch_filesystem(work, 1 << 20, options);
+  Filesystem& fs = *scratch.fs;
   Caller caller;
   struct stat st {};
   uint64_t dir = 0, copy_dir = 0;

@@ -38,6 +38,7 @@
 #include "hoardfs/object_names.h"
 #include "metadata/schema.h"
 #include "metadata/sqlite.h"
+#include "text_data.h"
 
 namespace {
 
@@ -48,24 +49,9 @@ using hoardfs::ObjectCodec;
 constexpr size_t kMiB = 1 << 20;
 constexpr int kDefaultZstdLevel = 3;  // MountOptions::zstd_level
 
-// Log-like text: words, numbers and punctuation (compresses about 3-4x).
 std::string text_data(size_t size, uint32_t seed) {
-  static const char* words[] = {"the",   "block",  "object", "storage", "hoardfs", "upload", "cache",
-                                "file",  "rsync",  "metadata", "error", "write",   "read",   "daemon",
-                                "mount", "backup", "of",     "and",     "to",      "a",      "in"};
   std::mt19937 rng(seed);
-  std::string s;
-  s.reserve(size + 32);
-  while (s.size() < size) {
-    switch (rng() % 8) {
-      case 0: s += std::to_string(rng() % 100000); break;
-      case 1: s += ".\n"; break;
-      default: s += words[rng() % std::size(words)]; break;
-    }
-    s += ' ';
-  }
-  s.resize(size);
-  return s;
+  return hoardfs::bench::text_block(size, rng);
 }
 
 std::string random_data(size_t size) {
