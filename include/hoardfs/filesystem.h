@@ -196,6 +196,10 @@ class Filesystem {
 inline constexpr const char* kCtrlStatXattr = "user.hoardfs.stat";
 inline constexpr const char* kCtrlCommandXattr = "user.hoardfs.ctrl";
 inline constexpr const char* kCtrlPidXattr = "user.hoardfs.pid";
+// getxattr(mountpoint, kCtrlSettledXattr) returns "1" once the kernel cache
+// invalidations that earlier commands queued (hoardfs rm, cp) are sent, so
+// that the tool's caller sees the new tree at once (waits 10 s at most).
+inline constexpr const char* kCtrlSettledXattr = "user.hoardfs.settled";
 // On any file or directory (not listed): what its subtree holds, as JSON
 // {"entries", "inodes", "data_bytes" (logical), "dedup_bytes" (distinct
 // blocks), "exclusive_bytes" and "exclusive_stored_bytes" (blocks no inode

@@ -160,6 +160,8 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   uint64_t copy_inode(uint64_t src, std::unordered_map<uint64_t, uint64_t>* copied);
   void collect_tree(uint64_t top, std::vector<uint64_t>* inodes);
   void invalidate_entry_later(uint64_t parent, std::string name);
+  // Waits until every invalidation queued so far is sent (kCtrlSettledXattr).
+  void wait_for_invalidations();
   void stop_invalidations();
   int tree_stats_json(uint64_t ino, std::string* json);
   // fsck helpers (fs_check.cc); mu_ held, inside a transaction.
@@ -202,6 +204,8 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   std::mutex invalidate_mu_;
   std::condition_variable invalidate_cv_;
   std::vector<std::pair<uint64_t, std::string>> invalidate_queue_;
+  uint64_t invalidations_queued_ = 0;  // guarded by invalidate_mu_
+  uint64_t invalidations_sent_ = 0;    // guarded by invalidate_mu_
   EntryInvalidator invalidator_;
   std::thread invalidate_thread_;
   bool invalidate_stop_ = false;

@@ -48,6 +48,8 @@ void FilesystemImpl::set_entry_invalidator(EntryInvalidator invalidator) {
         }
       }
       lock.lock();
+      invalidations_sent_ += batch.size();
+      invalidate_cv_.notify_all();
     }
   });
 }
@@ -66,7 +68,17 @@ void FilesystemImpl::invalidate_entry_later(uint64_t parent, std::string name) {
   std::lock_guard lock(invalidate_mu_);
   if (!invalidator_) return;
   invalidate_queue_.emplace_back(parent, std::move(name));
-  invalidate_cv_.notify_one();
+  ++invalidations_queued_;
+  invalidate_cv_.notify_all();
+}
+
+void FilesystemImpl::wait_for_invalidations() {
+  // Called from a getxattr request, which holds no inode lock: the
+  // invalidator thread can take the directory locks it needs meanwhile.
+  std::unique_lock lock(invalidate_mu_);
+  const uint64_t target = invalidations_queued_;
+  invalidate_cv_.wait_for(lock, std::chrono::seconds(10),
+                          [&] { return invalidate_stop_ || !invalidator_ || invalidations_sent_ >= target; });
 }
 
 uint64_t FilesystemImpl::copy_inode(uint64_t src, std::unordered_map<uint64_t, uint64_t>* copied) {

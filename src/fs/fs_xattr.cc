@@ -17,7 +17,8 @@ constexpr size_t kMaxXattrName = 255;
 constexpr size_t kMaxXattrValue = 64 * 1024;
 
 bool is_control(uint64_t ino, std::string_view name) {
-  return ino == kRootInode && (name == kCtrlStatXattr || name == kCtrlCommandXattr || name == kCtrlPidXattr);
+  return ino == kRootInode && (name == kCtrlStatXattr || name == kCtrlCommandXattr || name == kCtrlPidXattr ||
+                               name == kCtrlSettledXattr);
 }
 
 // Attributes the filesystem does not support, refused with EOPNOTSUPP for
@@ -69,6 +70,9 @@ int FilesystemImpl::getxattr(uint64_t ino, std::string_view name, const Caller& 
       *value = stats_json();
     } else if (name == kCtrlPidXattr) {
       *value = std::to_string(::getpid());
+    } else if (name == kCtrlSettledXattr) {
+      wait_for_invalidations();
+      value->assign(1, '1');
     } else {
       return ENODATA;
     }

@@ -155,8 +155,18 @@ bool run_control_command(const std::string& mountpoint, const std::string& comma
   // mount root (most filesystems would simply store it).
   pid_t pid = 0;
   if (!read_daemon_pid(mountpoint, &pid, error)) return false;
+  // A command may change entries behind the kernel's back (hoardfs rm, cp):
+  // return only once the kernel has been told, so the caller sees the change.
+  auto settle = [&] {
+    char settled[8];
+    ::getxattr(mountpoint.c_str(), kCtrlSettledXattr, settled, sizeof settled);
+  };
   ProgressLine line(show_progress);
-  if (!line.active()) return set_control_xattr(mountpoint, kCtrlCommandXattr, command, error);
+  if (!line.active()) {
+    if (!set_control_xattr(mountpoint, kCtrlCommandXattr, command, error)) return false;
+    settle();
+    return true;
+  }
 
   std::mutex mutex;
   std::condition_variable done_changed;
@@ -179,6 +189,7 @@ bool run_control_command(const std::string& mountpoint, const std::string& comma
     }
   });
   bool ok = set_control_xattr(mountpoint, kCtrlCommandXattr, command, error);
+  if (ok) settle();
   {
     std::lock_guard lock(mutex);
     done = true;

@@ -234,6 +234,11 @@ TEST_F(NamespaceTest, ControlAttributesOnTheRoot) {
   EXPECT_TRUE(names.empty());  // never copied by rsync -X
   ASSERT_EQ(fs_->setxattr(kRootInode, kCtrlCommandXattr, "flushcache", 0, caller_), 0);
   EXPECT_EQ(fs_->setxattr(kRootInode, kCtrlCommandXattr, "bogus", 0, caller_), EINVAL);
+  // Nothing to invalidate (no kernel here): answers at once.
+  std::string settled;
+  ASSERT_EQ(fs_->getxattr(kRootInode, kCtrlSettledXattr, caller_, &settled), 0);
+  EXPECT_EQ(settled, "1");
+  EXPECT_EQ(fs_->setxattr(kRootInode, kCtrlSettledXattr, "1", 0, caller_), EPERM);
   Caller stranger;
   stranger.uid = 4242;
   EXPECT_EQ(fs_->setxattr(kRootInode, kCtrlCommandXattr, "flushcache", 0, stranger), EACCES);
