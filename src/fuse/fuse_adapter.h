@@ -32,6 +32,9 @@ struct FuseOptions {
   // rsync's scan of a backup tree one request per file.
   double attr_timeout_s = 60.0;
   double entry_timeout_s = 60.0;
+  // Take requests through the kernel's per-CPU io_uring queues when the
+  // kernel offers them (fuse.enable_uring=Y); else /dev/fuse as usual.
+  bool io_uring = false;
   // Generic mount flags handed to libfuse unchanged: ro, rw, noatime,
   // nosuid, nodev, noexec, sync, dirsync, relatime, ...
   std::vector<std::string> mount_flags;

@@ -8,10 +8,13 @@
 
 namespace hoardfs::fuse_internal {
 
+class UringTransport;
+
 // What every handler reaches through fuse_req_userdata().
 struct AdapterContext {
   Filesystem& fs;
   FuseOptions options;
+  UringTransport* uring = nullptr;  // set when requests may come through io_uring
 };
 
 // Every supported operation, wired in one place.

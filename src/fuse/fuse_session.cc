@@ -3,11 +3,13 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "fuse/fuse_operations.h"
+#include "fuse/fuse_uring.h"
 #include "hoardfs/log.h"
 
 namespace hoardfs {
@@ -132,6 +134,19 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
     return status;
   }
   g_log_fuse_errors = true;
+  std::unique_ptr<fuse_internal::UringTransport> uring;
+  if (options.io_uring) {
+    if (!fuse_internal::UringTransport::kernel_allows()) {
+      log::warning("io_uring asked for, but the kernel does not allow it (fuse.enable_uring=N); using /dev/fuse");
+    } else {
+      uring = std::make_unique<fuse_internal::UringTransport>(4);
+      context.uring = uring.get();
+      if (!uring->attach(session)) {
+        context.uring = nullptr;
+        uring.reset();
+      }
+    }
+  }
   // Tree operations (hoardfs rm, cp) change entries behind the kernel's back.
   fs.set_entry_invalidator([session](uint64_t parent, const std::string& name) {
     if (name.empty()) {  // the attributes of inode `parent`
@@ -154,6 +169,7 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
   if (loop_result > 0) log::info("signal {} received, unmounting", loop_result);
 
   fs.set_entry_invalidator(nullptr);
+  if (uring) uring->stop();
   // A no-op when the kernel has already unmounted (umount, fusermount3 -u).
   fuse_session_unmount(session);
   if (options.handle_signals) fuse_remove_signal_handlers(session);

@@ -58,6 +58,7 @@ Status apply_one(const std::string& option, MountRequest* request) {
     if (name == "quiet") return request->quiet = true, Status::ok();
     if (name == "allow_other") return request->allow_other = true, Status::ok();
     if (name == "allow_root") return request->allow_root = true, Status::ok();
+    if (name == "io_uring") return request->io_uring = true, Status::ok();
     if (is_pass_through_mount_flag(name)) {
       request->mount_flags.push_back(name);
       return Status::ok();
@@ -143,6 +144,7 @@ Result<ResolvedMount> resolve_mount_request(const MountRequest& request) {
   resolved.fuse.allow_other = request.allow_other;
   resolved.fuse.allow_root = request.allow_root;
   resolved.fuse.debug = request.debug;
+  resolved.fuse.io_uring = request.io_uring;
   resolved.fuse.mount_flags = request.mount_flags;
   return resolved;
 }

@@ -1,0 +1,495 @@
+// FUSE over io_uring under a libfuse 3.14 session (see fuse_uring.h).
+#include "fuse/fuse_uring.h"
+
+#include <liburing.h>
+#include <linux/fuse.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "fuse/fuse_operations.h"
+#include "hoardfs/log.h"
+
+namespace hoardfs::fuse_internal {
+namespace {
+
+// The kernel's FUSE-over-io_uring interface (include/uapi/linux/fuse.h,
+// protocol 7.42). Debian 12's headers predate it.
+constexpr uint64_t kFuseOverIoUring = 1ULL << 41;  // an INIT flag (flags2 bit 9)
+constexpr uint32_t kCmdRegister = 1;               // FUSE_IO_URING_CMD_REGISTER
+constexpr uint32_t kCmdCommitAndFetch = 2;         // FUSE_IO_URING_CMD_COMMIT_AND_FETCH
+
+struct RingEntInOut {  // struct fuse_uring_ent_in_out
+  uint64_t flags;
+  uint64_t commit_id;  // names the request in the commit
+  uint32_t payload_sz;
+  uint32_t padding;
+  uint64_t reserved;
+};
+
+struct RingReqHeader {  // struct fuse_uring_req_header
+  char in_out[128];     // fuse_in_header in, fuse_out_header out
+  char op_in[128];      // the request's first argument (its op header)
+  RingEntInOut ring_ent_in_out;
+};
+
+struct RingCmdReq {  // struct fuse_uring_cmd_req, in the SQE's command area
+  uint64_t flags;
+  uint64_t commit_id;
+  uint16_t qid;
+  uint8_t padding[6];
+};
+
+constexpr unsigned kQueueDepth = 8;  // entries per CPU
+// Room before the payload for the in header and the op header, so that a
+// request becomes one contiguous message without copying its payload.
+constexpr size_t kHeadRoom = 256;
+constexpr uint64_t kWakeTag = 1;  // user_data of the eventfd poll
+
+// Opcodes that may wait on the backend, on other threads, or on the kernel
+// (the control attributes), served by the pool instead of the CPU's ring
+// thread.
+bool served_by_pool(uint32_t opcode) {
+  switch (opcode) {
+    case FUSE_READ:
+    case FUSE_FSYNC:
+    case FUSE_FSYNCDIR:
+    case FUSE_SETXATTR:
+    case FUSE_GETXATTR:
+    case FUSE_LISTXATTR:
+    case FUSE_REMOVEXATTR:
+    case FUSE_FALLOCATE:
+    case FUSE_COPY_FILE_RANGE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+size_t iov_total(const iovec* iov, int count) {
+  size_t total = 0;
+  for (int i = 0; i < count; ++i) total += iov[i].iov_len;
+  return total;
+}
+
+}  // namespace
+
+struct Queue;
+
+struct RingEntry {
+  Queue* queue = nullptr;
+  RingReqHeader* header = nullptr;
+  char* buffer = nullptr;  // kHeadRoom + payload
+  char* payload = nullptr;
+  size_t payload_capacity = 0;
+  iovec iov[2]{};
+  uint64_t commit_id = 0;
+};
+
+struct Queue {
+  unsigned qid = 0;
+  io_uring ring{};
+  bool ring_ready = false;
+  int wake_fd = -1;
+  std::vector<RingEntry> entries;
+  std::thread thread;
+  std::mutex mutex;  // guards `committed`
+  std::vector<RingEntry*> committed;
+};
+
+namespace {
+thread_local Queue* t_ring_queue = nullptr;  // the queue whose ring thread this is
+}  // namespace
+
+struct UringTransport::State {
+  fuse_session* session = nullptr;
+  int device_fd = -1;
+  unsigned pool_size = 4;
+
+  // From the INIT exchange.
+  std::atomic<bool> init_seen{false};
+  uint64_t init_unique = 0;
+  bool kernel_offers = false;
+
+  std::vector<std::unique_ptr<Queue>> queues;
+  std::atomic<bool> stopping{false};
+  std::atomic<unsigned> registered_queues{0};
+
+  // Requests taken from a ring and not yet answered, by unique id.
+  std::mutex inflight_mutex;
+  std::unordered_map<uint64_t, RingEntry*> inflight;
+
+  std::mutex pool_mutex;
+  std::condition_variable pool_cv;
+  std::deque<RingEntry*> pool_work;
+  std::vector<std::thread> pool;
+
+  void start_rings(size_t payload_size);
+  void ring_loop(Queue& queue, size_t payload_size);
+  bool setup_queue(Queue& queue, size_t payload_size);
+  void handle_request(RingEntry& entry);
+  void process(RingEntry& entry);
+  void pool_loop();
+  ssize_t reply(RingEntry& entry, const iovec* iov, int count);
+  void commit(RingEntry& entry);
+  ssize_t write_init_reply(int fd, const iovec* iov, int count);
+};
+
+namespace {
+
+// Fills a free SQE with a FUSE ring command; false when the ring is full,
+// which cannot happen: each entry has at most one command in flight and the
+// ring holds twice as many SQEs as there are entries.
+bool prepare_command(io_uring* ring, int fd, uint32_t command, unsigned qid, uint64_t commit_id,
+                     RingEntry* entry) {
+  io_uring_sqe* sqe = io_uring_get_sqe(ring);
+  if (sqe == nullptr) {
+    log::error("fuse: io_uring submission queue full");
+    return false;
+  }
+  std::memset(sqe, 0, 2 * sizeof(io_uring_sqe));  // SQE128: the command area follows
+  sqe->opcode = IORING_OP_URING_CMD;
+  sqe->fd = fd;
+  sqe->cmd_op = command;
+  io_uring_sqe_set_data(sqe, entry);
+  auto* request = reinterpret_cast<RingCmdReq*>(sqe->cmd);
+  request->qid = static_cast<uint16_t>(qid);
+  request->commit_id = commit_id;
+  if (command == kCmdRegister) {
+    sqe->addr = reinterpret_cast<uint64_t>(entry->iov);
+    sqe->len = 2;
+  }
+  return true;
+}
+
+// Polls the eventfd through which other threads wake the ring thread.
+bool arm_wake(io_uring* ring, int wake_fd) {
+  io_uring_sqe* poll = io_uring_get_sqe(ring);
+  if (poll == nullptr) return false;
+  io_uring_prep_poll_add(poll, wake_fd, POLLIN);
+  io_uring_sqe_set_data64(poll, kWakeTag);
+  return true;
+}
+
+}  // namespace
+
+ssize_t UringTransport::read_device(int fd, void* buf, size_t size, void* userdata) {
+  ssize_t n = ::read(fd, buf, size);
+  State* state = static_cast<AdapterContext*>(userdata)->uring->state_.get();
+  if (n >= static_cast<ssize_t>(sizeof(fuse_in_header) + sizeof(fuse_init_in)) && !state->init_seen.load()) {
+    const auto* in = static_cast<const fuse_in_header*>(buf);
+    if (in->opcode == FUSE_INIT) {
+      fuse_init_in init;
+      std::memcpy(&init, static_cast<const char*>(buf) + sizeof(fuse_in_header), sizeof init);
+      uint64_t flags = init.flags;
+      if (flags & FUSE_INIT_EXT) flags |= static_cast<uint64_t>(init.flags2) << 32;
+      state->init_unique = in->unique;
+      state->kernel_offers = (flags & kFuseOverIoUring) != 0;
+      state->init_seen = true;
+      if (!state->kernel_offers) {
+        log::info("fuse: the kernel does not offer io_uring (is fuse.enable_uring=Y?), using /dev/fuse");
+      }
+    }
+  }
+  return n;
+}
+
+ssize_t UringTransport::write_device(int fd, iovec* iov, int count, void* userdata) {
+  State* state = static_cast<AdapterContext*>(userdata)->uring->state_.get();
+  const auto* out = static_cast<const fuse_out_header*>(iov[0].iov_base);
+  if (out->unique != 0) {
+    RingEntry* entry = nullptr;
+    {
+      std::lock_guard lock(state->inflight_mutex);
+      auto it = state->inflight.find(out->unique);
+      if (it != state->inflight.end()) {
+        entry = it->second;
+        state->inflight.erase(it);
+      }
+    }
+    if (entry != nullptr) return state->reply(*entry, iov, count);
+    if (state->kernel_offers && out->unique == state->init_unique) return state->write_init_reply(fd, iov, count);
+  }
+  return ::writev(fd, iov, count);
+}
+
+ssize_t UringTransport::State::write_init_reply(int fd, const iovec* iov, int count) {
+  std::vector<char> message;
+  for (int i = 0; i < count; ++i) {
+    const char* base = static_cast<const char*>(iov[i].iov_base);
+    message.insert(message.end(), base, base + iov[i].iov_len);
+  }
+  const size_t flags2_end = sizeof(fuse_out_header) + offsetof(fuse_init_out, flags2) + sizeof(uint32_t);
+  auto* out = reinterpret_cast<fuse_out_header*>(message.data());
+  if (out->error != 0 || message.size() < flags2_end) return ::write(fd, message.data(), message.size());
+  fuse_init_out init;
+  std::memcpy(&init, message.data() + sizeof(fuse_out_header),
+              std::min(sizeof init, message.size() - sizeof(fuse_out_header)));
+  init.flags |= FUSE_INIT_EXT;
+  init.flags2 |= static_cast<uint32_t>(kFuseOverIoUring >> 32);
+  std::memcpy(message.data() + sizeof(fuse_out_header), &init,
+              std::min(sizeof init, message.size() - sizeof(fuse_out_header)));
+  ssize_t n = ::write(fd, message.data(), message.size());
+  if (n < 0) return n;
+  // The kernel has applied the reply: the rings may now be registered. The
+  // payload buffer must hold the largest request or reply the kernel builds.
+  size_t max_pages = (init.flags & FUSE_MAX_PAGES) ? init.max_pages : 32;
+  size_t payload = std::max<size_t>({8192, init.max_write, max_pages * 4096});
+  start_rings(payload);
+  return static_cast<ssize_t>(iov_total(iov, count));
+}
+
+void UringTransport::State::start_rings(size_t payload_size) {
+  unsigned cpus = static_cast<unsigned>(get_nprocs_conf());
+  for (unsigned qid = 0; qid < cpus; ++qid) {
+    auto queue = std::make_unique<Queue>();
+    queue->qid = qid;
+    queues.push_back(std::move(queue));
+  }
+  for (auto& queue : queues) {
+    Queue* q = queue.get();
+    q->thread = std::thread([this, q, payload_size] { ring_loop(*q, payload_size); });
+  }
+  for (unsigned i = 0; i < pool_size; ++i) pool.emplace_back([this] { pool_loop(); });
+}
+
+bool UringTransport::State::setup_queue(Queue& queue, size_t payload_size) {
+  queue.wake_fd = eventfd(0, EFD_CLOEXEC);
+  if (queue.wake_fd < 0) return false;
+  io_uring_params params{};
+  params.flags = IORING_SETUP_SQE128 | IORING_SETUP_CQSIZE;
+  params.cq_entries = 4 * (kQueueDepth + 1);
+  int rc = io_uring_queue_init_params(2 * (kQueueDepth + 1), &queue.ring, &params);
+  if (rc < 0) {
+    log::warning("fuse: io_uring setup for CPU {} failed: {}", queue.qid, std::strerror(-rc));
+    return false;
+  }
+  queue.ring_ready = true;
+  queue.entries.resize(kQueueDepth);
+  for (RingEntry& entry : queue.entries) {
+    entry.queue = &queue;
+    entry.header = static_cast<RingReqHeader*>(std::aligned_alloc(4096, 4096));
+    entry.payload_capacity = payload_size;
+    size_t buffer_size = (kHeadRoom + payload_size + 4095) / 4096 * 4096;
+    entry.buffer = static_cast<char*>(std::aligned_alloc(4096, buffer_size));
+    if (entry.header == nullptr || entry.buffer == nullptr) return false;
+    entry.payload = entry.buffer + kHeadRoom;
+    entry.iov[0] = {entry.header, sizeof(RingReqHeader)};
+    entry.iov[1] = {entry.payload, payload_size};
+    if (!prepare_command(&queue.ring, device_fd, kCmdRegister, queue.qid, 0, &entry)) return false;
+  }
+  return arm_wake(&queue.ring, queue.wake_fd);
+}
+
+void UringTransport::State::ring_loop(Queue& queue, size_t payload_size) {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  CPU_SET(queue.qid, &cpus);
+  if (sched_setaffinity(0, sizeof cpus, &cpus) != 0) {
+    log::debug("fuse: ring thread of CPU {} runs unpinned: {}", queue.qid, std::strerror(errno));
+  }
+  t_ring_queue = &queue;
+  if (!setup_queue(queue, payload_size)) {
+    log::warning("fuse: io_uring queue of CPU {} not set up; requests keep using /dev/fuse", queue.qid);
+    return;
+  }
+  int submitted = io_uring_submit(&queue.ring);
+  if (submitted < 0) {
+    log::warning("fuse: registering the io_uring queue of CPU {} failed: {}", queue.qid, std::strerror(-submitted));
+    return;
+  }
+  if (++registered_queues == queues.size()) log::info("fuse: requests use io_uring ({} CPUs)", queues.size());
+  while (!stopping.load()) {
+    {
+      std::lock_guard lock(queue.mutex);
+      for (RingEntry* entry : queue.committed) {
+        prepare_command(&queue.ring, device_fd, kCmdCommitAndFetch, queue.qid, entry->commit_id, entry);
+      }
+      queue.committed.clear();
+    }
+    int rc = io_uring_submit_and_wait(&queue.ring, 1);
+    if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+      log::error("fuse: io_uring of CPU {} failed: {}", queue.qid, std::strerror(-rc));
+      return;
+    }
+    io_uring_cqe* cqe = nullptr;
+    unsigned head = 0;
+    unsigned seen = 0;
+    std::vector<RingEntry*> arrived;
+    io_uring_for_each_cqe(&queue.ring, head, cqe) {
+      ++seen;
+      if (io_uring_cqe_get_data64(cqe) == kWakeTag) {
+        uint64_t value = 0;
+        if (::read(queue.wake_fd, &value, sizeof value) < 0) { /* nothing to clear */ }
+        arm_wake(&queue.ring, queue.wake_fd);
+        continue;
+      }
+      auto* entry = static_cast<RingEntry*>(io_uring_cqe_get_data(cqe));
+      if (cqe->res == 0) {
+        arrived.push_back(entry);
+      } else if (cqe->res == -EINTR || cqe->res == -EAGAIN) {
+        std::lock_guard lock(queue.mutex);
+        queue.committed.push_back(entry);  // asks again (a fetch with the same id)
+      } else if (cqe->res != -ENOTCONN && !stopping.load()) {
+        log::warning("fuse: ring entry of CPU {} ended: {}", queue.qid, std::strerror(-cqe->res));
+      }
+    }
+    io_uring_cq_advance(&queue.ring, seen);
+    for (RingEntry* entry : arrived) handle_request(*entry);
+  }
+}
+
+void UringTransport::State::handle_request(RingEntry& entry) {
+  const auto* in = reinterpret_cast<const fuse_in_header*>(entry.header->in_out);
+  const RingEntInOut& ent = entry.header->ring_ent_in_out;
+  entry.commit_id = ent.commit_id;
+  size_t fixed = sizeof(fuse_in_header) + ent.payload_sz;
+  if (in->len < fixed || in->len - fixed > sizeof entry.header->op_in || ent.payload_sz > entry.payload_capacity) {
+    log::error("fuse: malformed ring request (opcode {}, length {})", in->opcode, in->len);
+    fuse_out_header out{sizeof(fuse_out_header), -EIO, in->unique};
+    iovec iov{&out, sizeof out};
+    reply(entry, &iov, 1);
+    return;
+  }
+  size_t op_size = in->len - fixed;
+  char* message = entry.payload - sizeof(fuse_in_header) - op_size;
+  std::memcpy(message, in, sizeof(fuse_in_header));
+  std::memcpy(message + sizeof(fuse_in_header), entry.header->op_in, op_size);
+  {
+    std::lock_guard lock(inflight_mutex);
+    inflight[in->unique] = &entry;
+  }
+  if (served_by_pool(in->opcode)) {
+    {
+      std::lock_guard lock(pool_mutex);
+      pool_work.push_back(&entry);
+    }
+    pool_cv.notify_one();
+    return;
+  }
+  process(entry);
+}
+
+void UringTransport::State::process(RingEntry& entry) {
+  const auto* in = reinterpret_cast<const fuse_in_header*>(entry.header->in_out);
+  size_t size = in->len;
+  fuse_buf buf{};
+  buf.size = size;
+  buf.mem = entry.payload - (size - entry.header->ring_ent_in_out.payload_sz);
+  fuse_session_process_buf(session, &buf);
+}
+
+void UringTransport::State::pool_loop() {
+  for (;;) {
+    RingEntry* entry = nullptr;
+    {
+      std::unique_lock lock(pool_mutex);
+      pool_cv.wait(lock, [this] { return stopping.load() || !pool_work.empty(); });
+      if (pool_work.empty()) return;
+      entry = pool_work.front();
+      pool_work.pop_front();
+    }
+    process(*entry);
+  }
+}
+
+ssize_t UringTransport::State::reply(RingEntry& entry, const iovec* iov, int count) {
+  fuse_out_header out;
+  std::memcpy(&out, iov[0].iov_base, sizeof out);
+  size_t total = iov_total(iov, count) - sizeof out;
+  if (total > entry.payload_capacity) {
+    log::error("fuse: a {}-byte reply does not fit the ring buffer", total);
+    out.error = -EIO;
+    total = 0;
+  } else {
+    size_t at = 0;
+    for (int i = 0; i < count; ++i) {
+      const char* base = static_cast<const char*>(iov[i].iov_base);
+      size_t skip = i == 0 ? sizeof out : 0;
+      std::memcpy(entry.payload + at, base + skip, iov[i].iov_len - skip);
+      at += iov[i].iov_len - skip;
+    }
+  }
+  out.len = static_cast<uint32_t>(sizeof out + total);
+  std::memcpy(entry.header->in_out, &out, sizeof out);
+  entry.header->ring_ent_in_out.payload_sz = static_cast<uint32_t>(total);
+  commit(entry);
+  return static_cast<ssize_t>(sizeof out + total);
+}
+
+void UringTransport::State::commit(RingEntry& entry) {
+  Queue& queue = *entry.queue;
+  bool on_ring_thread = t_ring_queue == &queue;
+  {
+    std::lock_guard lock(queue.mutex);
+    queue.committed.push_back(&entry);
+  }
+  if (!on_ring_thread) {
+    uint64_t one = 1;
+    if (::write(queue.wake_fd, &one, sizeof one) < 0) log::error("fuse: cannot wake ring thread {}", queue.qid);
+  }
+}
+
+UringTransport::UringTransport(unsigned pool_threads) : state_(std::make_unique<State>()) {
+  state_->pool_size = pool_threads == 0 ? 1 : pool_threads;
+}
+
+UringTransport::~UringTransport() { stop(); }
+
+bool UringTransport::attach(fuse_session* session) {
+  state_->session = session;
+  state_->device_fd = fuse_session_fd(session);
+  fuse_custom_io io{};
+  io.read = read_device;
+  io.writev = write_device;
+  if (fuse_session_custom_io(session, &io, state_->device_fd) != 0) {
+    log::warning("fuse: libfuse refused custom device I/O; using /dev/fuse");
+    return false;
+  }
+  return true;
+}
+
+bool UringTransport::active() const { return state_->registered_queues.load() == state_->queues.size() && !state_->queues.empty(); }
+
+void UringTransport::stop() {
+  State& s = *state_;
+  if (s.stopping.exchange(true)) return;
+  s.pool_cv.notify_all();
+  for (std::thread& thread : s.pool) thread.join();
+  s.pool.clear();
+  for (auto& queue : s.queues) {
+    if (queue->wake_fd >= 0) {
+      uint64_t one = 1;
+      if (::write(queue->wake_fd, &one, sizeof one) < 0) { /* the thread also ends with the ring */ }
+    }
+    if (queue->thread.joinable()) queue->thread.join();
+    if (queue->ring_ready) io_uring_queue_exit(&queue->ring);
+    if (queue->wake_fd >= 0) ::close(queue->wake_fd);
+    for (RingEntry& entry : queue->entries) {
+      std::free(entry.header);
+      std::free(entry.buffer);
+    }
+  }
+  s.queues.clear();
+}
+
+bool UringTransport::kernel_allows() {
+  std::ifstream parameter("/sys/module/fuse/parameters/enable_uring");
+  char value = 'N';
+  return parameter >> value && (value == 'Y' || value == '1');
+}
+
+}  // namespace hoardfs::fuse_internal

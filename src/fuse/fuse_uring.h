@@ -1,0 +1,67 @@
+// FUSE over io_uring: the kernel's per-CPU request rings (Linux 6.14 and
+// later, with the fuse module parameter enable_uring=Y), driven under the
+// libfuse 3.14 low-level session, which does not know them.
+//
+// Why: on a virtual machine a request that wakes a daemon thread on another
+// CPU, and a reply that wakes the caller back, each cost an inter-processor
+// interrupt. /dev/fuse hands a request to whichever thread waits first; the
+// rings hand it to the thread pinned to the caller's CPU, so a metadata
+// round trip stays on one CPU.
+//
+// How it fits under libfuse: the session gets custom device I/O
+// (fuse_session_custom_io). The read side notes whether the kernel's INIT
+// offers FUSE_OVER_IO_URING; the write side adds that flag to the INIT reply
+// and then starts one ring thread per CPU, which registers its entries.
+// A ring request is laid out as one contiguous message (in header, op
+// header, payload) and given to fuse_session_process_buf(); its reply comes
+// back through the same write hook, is recognized by its unique id, copied
+// into the entry and committed with COMMIT_AND_FETCH. Forgets, interrupts
+// and notifications still travel through /dev/fuse and libfuse's own loop.
+//
+// Requests that may wait on something else (reads that fetch from the
+// backend, fsync, extended attributes, which carry the control commands)
+// go to a few pool threads, so that they never hold up a CPU's ring.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+struct fuse_session;
+
+namespace hoardfs::fuse_internal {
+
+class UringTransport {
+ public:
+  explicit UringTransport(unsigned pool_threads);
+  ~UringTransport();
+  UringTransport(const UringTransport&) = delete;
+  UringTransport& operator=(const UringTransport&) = delete;
+
+  // Installs the device hooks on a mounted session (before its loop runs).
+  // Returns false, with the reason logged, when libfuse refuses them.
+  bool attach(fuse_session* session);
+
+  // True once every CPU's ring is registered (requests then use the rings).
+  bool active() const;
+
+  // Stops the ring and pool threads; the session loop must have ended.
+  void stop();
+
+  // Whether the kernel lets daemons use the rings (the module parameter).
+  static bool kernel_allows();
+
+  struct State;
+
+ private:
+  // The session's device hooks; `userdata` is the session's AdapterContext.
+  static ssize_t read_device(int fd, void* buf, size_t size, void* userdata);
+  static ssize_t write_device(int fd, iovec* iov, int count, void* userdata);
+
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace hoardfs::fuse_internal
