@@ -7,8 +7,10 @@
 
 #include <cerrno>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "fuse/fuse_uring.h"
 #include "hoardfs/log.h"
 
 namespace hoardfs::fuse_internal {
@@ -17,6 +19,8 @@ namespace {
 constexpr unsigned kMaxWrite = 1u << 20;      // bytes per write request
 constexpr unsigned kMaxReadahead = 1u << 20;  // bytes the kernel reads ahead
 constexpr unsigned kMaxBackground = 64;       // parallel async requests (read-ahead)
+// Read on the mount's root: how requests reach the daemon.
+constexpr std::string_view kTransportAttribute = "user.hoardfs.transport";
 
 AdapterContext& context(fuse_req_t req) {
   return *static_cast<AdapterContext*>(fuse_req_userdata(req));
@@ -400,6 +404,12 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* v
 
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   std::string value;
+  if (ino == FUSE_ROOT_ID && std::string_view(name) == kTransportAttribute) {
+    // Answered here: only the adapter knows how requests reach it.
+    const UringTransport* uring = context(req).uring;
+    reply_xattr_data(req, uring != nullptr && uring->active() ? "io_uring" : "/dev/fuse", size);
+    return;
+  }
   int err = filesystem(req).getxattr(ino, name, caller_of(req), &value);
   if (err != 0) {
     fuse_reply_err(req, err);

@@ -127,6 +127,9 @@ struct UringTransport::State {
   std::vector<std::unique_ptr<Queue>> queues;
   std::atomic<bool> stopping{false};
   std::atomic<unsigned> registered_queues{0};
+  std::mutex start_mutex;
+  std::condition_variable start_cv;
+  unsigned started_queues = 0;  // registered or failed
 
   // Requests taken from a ring and not yet answered, by unique id.
   std::mutex inflight_mutex;
@@ -138,6 +141,7 @@ struct UringTransport::State {
   std::vector<std::thread> pool;
 
   void start_rings(size_t payload_size);
+  void queue_started(bool registered);
   void ring_loop(Queue& queue, size_t payload_size);
   bool setup_queue(Queue& queue, size_t payload_size);
   void handle_request(RingEntry& entry);
@@ -264,6 +268,22 @@ void UringTransport::State::start_rings(size_t payload_size) {
     q->thread = std::thread([this, q, payload_size] { ring_loop(*q, payload_size); });
   }
   for (unsigned i = 0; i < pool_size; ++i) pool.emplace_back([this] { pool_loop(); });
+  // Return (and let the mount be used) once every queue is registered, so
+  // that what user.hoardfs.transport says holds from the first request on.
+  std::unique_lock lock(start_mutex);
+  start_cv.wait(lock, [this] { return started_queues == queues.size(); });
+  if (registered_queues.load() == queues.size()) {
+    log::info("fuse: requests use io_uring ({} CPUs)", queues.size());
+  } else {
+    log::warning("fuse: io_uring queues not all registered; requests keep using /dev/fuse");
+  }
+}
+
+void UringTransport::State::queue_started(bool registered) {
+  if (registered) ++registered_queues;
+  std::lock_guard lock(start_mutex);
+  ++started_queues;
+  start_cv.notify_all();
 }
 
 bool UringTransport::State::setup_queue(Queue& queue, size_t payload_size) {
@@ -303,15 +323,24 @@ void UringTransport::State::ring_loop(Queue& queue, size_t payload_size) {
   }
   t_ring_queue = &queue;
   if (!setup_queue(queue, payload_size)) {
-    log::warning("fuse: io_uring queue of CPU {} not set up; requests keep using /dev/fuse", queue.qid);
+    log::warning("fuse: io_uring queue of CPU {} not set up", queue.qid);
+    queue_started(false);
     return;
   }
   int submitted = io_uring_submit(&queue.ring);
   if (submitted < 0) {
     log::warning("fuse: registering the io_uring queue of CPU {} failed: {}", queue.qid, std::strerror(-submitted));
+    queue_started(false);
     return;
   }
-  if (++registered_queues == queues.size()) log::info("fuse: requests use io_uring ({} CPUs)", queues.size());
+  // A refused registration completes at once, with the error.
+  io_uring_cqe* refused = nullptr;
+  if (io_uring_peek_cqe(&queue.ring, &refused) == 0 && refused->res < 0) {
+    log::warning("fuse: the kernel refused the io_uring queue of CPU {}: {}", queue.qid, std::strerror(-refused->res));
+    queue_started(false);
+    return;
+  }
+  queue_started(true);
   while (!stopping.load()) {
     {
       std::lock_guard lock(queue.mutex);

@@ -29,6 +29,11 @@ SKIP = 77
 PASSPHRASE = "correct horse battery staple e2e"
 TOOL_TIMEOUT = 300  # seconds for one mkfs/mount/umount/stat call
 
+# HOARDFS_E2E_IO_URING=1: every mount takes -o io_uring (the kernel switch is
+# turned on first) and must report user.hoardfs.transport = io_uring.
+IO_URING = os.environ.get("HOARDFS_E2E_IO_URING") == "1"
+URING_SWITCH = "/sys/module/fuse/parameters/enable_uring"
+
 _repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _builddir = os.environ.get("HOARDFS_BUILD_DIR", os.path.join(_repo, "build"))
 
@@ -62,6 +67,11 @@ def require_environment():
         skip("/dev/fuse is missing")
     if shutil.which("fusermount3") is None:
         skip("fusermount3 (package fuse3) is missing")
+    if IO_URING:
+        if not os.path.exists(URING_SWITCH):
+            skip(f"this kernel has no FUSE over io_uring ({URING_SWITCH} is missing; Linux 6.14 or later)")
+        with open(URING_SWITCH, "w") as f:
+            f.write("Y\n")
     missing = [t for t in (MKFS, MOUNT, UMOUNT, CLI) if not os.access(t, os.X_OK)]
     if missing:
         log(f"FAIL: tools not built: {', '.join(missing)}")
@@ -187,13 +197,18 @@ class Hoard:
         mnt = mnt or self.mnt
         if extra:
             self.mount_args = list(extra)
-        argv = [MOUNT, "--cachedir", self.cache, *self.mount_args, self.url, mnt]
+        transport = ["-o", "io_uring"] if IO_URING else []
+        argv = [MOUNT, "--cachedir", self.cache, *transport, *self.mount_args, self.url, mnt]
         r = self.tool(argv, stdin_text=self.passphrase + "\n")
         if check:
             if r.returncode != 0:
                 raise AssertionError("mount failed: " + r.describe())
             if not is_mounted(mnt):
                 raise AssertionError(f"mount.hoardfs exited 0 but {mnt} is not mounted")
+            if IO_URING:
+                used = os.getxattr(mnt, "user.hoardfs.transport").decode()
+                if used != "io_uring":
+                    raise AssertionError(f"mounted with -o io_uring, but requests use {used}")
             self.remember_daemon(mnt)
         return r
 
