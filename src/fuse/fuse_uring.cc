@@ -16,6 +16,7 @@
 #include <deque>
 #include <fstream>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -59,21 +60,24 @@ constexpr unsigned kQueueDepth = 8;  // entries per CPU
 constexpr size_t kHeadRoom = 256;
 constexpr uint64_t kWakeTag = 1;  // user_data of the eventfd poll
 
-// Opcodes that may wait on the backend, on other threads, or on the kernel
-// (the control attributes), served by the pool instead of the CPU's ring
-// thread.
-bool served_by_pool(uint32_t opcode) {
+// Whether a request may wait on the backend, on other threads or on the
+// kernel: those are served by the pool instead of the CPU's ring thread.
+// Among extended attributes only the control ones (user.hoardfs.*: commands,
+// the settled wait) can; cp asks for security.capability before every
+// write, which is answered at once.
+bool served_by_pool(uint32_t opcode, const char* payload, size_t payload_size) {
+  static constexpr std::string_view kControlPrefix = "user.hoardfs.";
   switch (opcode) {
     case FUSE_READ:
     case FUSE_FSYNC:
     case FUSE_FSYNCDIR:
-    case FUSE_SETXATTR:
-    case FUSE_GETXATTR:
-    case FUSE_LISTXATTR:
-    case FUSE_REMOVEXATTR:
     case FUSE_FALLOCATE:
     case FUSE_COPY_FILE_RANGE:
       return true;
+    case FUSE_SETXATTR:
+    case FUSE_GETXATTR:
+    case FUSE_REMOVEXATTR:  // the payload starts with the name
+      return std::string_view(payload, std::min(payload_size, kControlPrefix.size())) == kControlPrefix;
     default:
       return false;
   }
@@ -345,7 +349,10 @@ void UringTransport::State::ring_loop(Queue& queue, size_t payload_size) {
     {
       std::lock_guard lock(queue.mutex);
       for (RingEntry* entry : queue.committed) {
-        prepare_command(&queue.ring, device_fd, kCmdCommitAndFetch, queue.qid, entry->commit_id, entry);
+        // An entry that never carried a request (its registration was
+        // interrupted) registers again; the others answer and fetch.
+        uint32_t command = entry->commit_id == 0 ? kCmdRegister : kCmdCommitAndFetch;
+        prepare_command(&queue.ring, device_fd, command, queue.qid, entry->commit_id, entry);
       }
       queue.committed.clear();
     }
@@ -401,7 +408,7 @@ void UringTransport::State::handle_request(RingEntry& entry) {
     std::lock_guard lock(inflight_mutex);
     inflight[in->unique] = &entry;
   }
-  if (served_by_pool(in->opcode)) {
+  if (served_by_pool(in->opcode, entry.payload, ent.payload_sz)) {
     {
       std::lock_guard lock(pool_mutex);
       pool_work.push_back(&entry);

@@ -19,8 +19,9 @@
 // and notifications still travel through /dev/fuse and libfuse's own loop.
 //
 // Requests that may wait on something else (reads that fetch from the
-// backend, fsync, extended attributes, which carry the control commands)
-// go to a few pool threads, so that they never hold up a CPU's ring.
+// backend, fsync, the user.hoardfs.* attributes that carry the control
+// commands) go to a few pool threads, so that they never hold up a CPU's
+// ring.
 #pragma once
 
 #include <sys/types.h>
