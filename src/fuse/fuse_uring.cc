@@ -134,6 +134,7 @@ struct UringTransport::State {
   std::mutex start_mutex;
   std::condition_variable start_cv;
   unsigned started_queues = 0;  // registered or failed
+  bool starting = false;        // from the INIT reply until every queue started
 
   // Requests taken from a ring and not yet answered, by unique id.
   std::mutex inflight_mutex;
@@ -248,10 +249,23 @@ ssize_t UringTransport::State::write_init_reply(int fd, const iovec* iov, int co
               std::min(sizeof init, message.size() - sizeof(fuse_out_header)));
   init.flags |= FUSE_INIT_EXT;
   init.flags2 |= static_cast<uint32_t>(kFuseOverIoUring >> 32);
+  {
+    // Requests may arrive (through /dev/fuse) as soon as the reply is
+    // written; active() waits until the queues are registered.
+    std::lock_guard lock(start_mutex);
+    starting = true;
+  }
   std::memcpy(message.data() + sizeof(fuse_out_header), &init,
               std::min(sizeof init, message.size() - sizeof(fuse_out_header)));
   ssize_t n = ::write(fd, message.data(), message.size());
-  if (n < 0) return n;
+  if (n < 0) {
+    int error = errno;
+    std::lock_guard lock(start_mutex);
+    starting = false;
+    start_cv.notify_all();
+    errno = error;
+    return n;
+  }
   // The kernel has applied the reply: the rings may now be registered. The
   // payload buffer must hold the largest request or reply the kernel builds.
   size_t max_pages = (init.flags & FUSE_MAX_PAGES) ? init.max_pages : 32;
@@ -276,6 +290,8 @@ void UringTransport::State::start_rings(size_t payload_size) {
   // that what user.hoardfs.transport says holds from the first request on.
   std::unique_lock lock(start_mutex);
   start_cv.wait(lock, [this] { return started_queues == queues.size(); });
+  starting = false;
+  start_cv.notify_all();
   if (registered_queues.load() == queues.size()) {
     log::info("fuse: requests use io_uring ({} CPUs)", queues.size());
   } else {
@@ -498,7 +514,11 @@ bool UringTransport::attach(fuse_session* session) {
   return true;
 }
 
-bool UringTransport::active() const { return state_->registered_queues.load() == state_->queues.size() && !state_->queues.empty(); }
+bool UringTransport::active() const {
+  std::unique_lock lock(state_->start_mutex);
+  state_->start_cv.wait(lock, [this] { return !state_->starting; });
+  return !state_->queues.empty() && state_->registered_queues.load() == state_->queues.size();
+}
 
 void UringTransport::stop() {
   State& s = *state_;
