@@ -28,14 +28,12 @@ import errno
 import hashlib
 import os
 import random
-import shutil
 import stat
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hoardfs_e2e import (Hoard, assert_same_tree, diff_snapshots, log, require_environment,  # noqa: E402
+from hoardfs_e2e import (Hoard, assert_same_tree, diff_snapshots, log, require_environment, scratch_dir,  # noqa: E402
                          snapshot)
 
 KiB, MiB = 1 << 10, 1 << 20
@@ -657,9 +655,8 @@ def main():
         sysrng = random.SystemRandom()
         seeds = [sysrng.randrange(1, 2**31) for _ in range(args.seeds)]
     log(f"differential: seeds {seeds}")
-    workdir = tempfile.mkdtemp(prefix="hoardfs-diff-ref-", dir="/tmp")
     ok = True
-    try:
+    with scratch_dir("hoardfs-diff-ref-") as workdir:
         if args.against:
             ok = run_seeds(NoMount(args.against), seeds, args, workdir)
         else:
@@ -678,11 +675,6 @@ def main():
                     log("differential: the whole tree came back from the backend without faults")
                 if ok:
                     h.umount()
-    finally:
-        if os.environ.get("HOARDFS_E2E_KEEP"):
-            log(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
     log(f"differential: {len(seeds) if ok else 0} passed, {0 if ok else 1} failed "
         f"(seeds {seeds})")
     sys.exit(0 if ok else 1)

@@ -12,6 +12,7 @@ HOARDFS_BUILD_DIR (default: <repo>/build) + src/tools/.
 Standard library only; run with Debian's /usr/bin/python3.
 """
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -293,6 +294,21 @@ class Hoard:
             log(f"kept {self.base}")
         elif not any(m.startswith(self.base + "/") for m in mount_points()):
             shutil.rmtree(self.base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def scratch_dir(prefix):
+    """A fresh directory under /tmp (source trees, reference trees, restores)
+    for the length of the with block; removed afterwards, or kept and named
+    in the log with HOARDFS_E2E_KEEP=1, like the Hoard's own directory."""
+    path = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    try:
+        yield path
+    finally:
+        if os.environ.get("HOARDFS_E2E_KEEP"):
+            log(f"kept {path}")
+        else:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 # --- checks --------------------------------------------------------------

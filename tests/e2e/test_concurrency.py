@@ -18,13 +18,11 @@ import multiprocessing
 import os
 import random
 import sys
-import tempfile
-import shutil
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import differential  # noqa: E402
-from hoardfs_e2e import Checks, Hoard, check_eq, log, require_environment  # noqa: E402
+from hoardfs_e2e import Checks, Hoard, check_eq, log, require_environment, scratch_dir  # noqa: E402
 
 MiB = 1 << 20
 WORKERS = 4
@@ -132,11 +130,10 @@ def collect(handles, timeout=600):
 def main():
     require_environment()
     checks = Checks("concurrency")
-    workdir = tempfile.mkdtemp(prefix="hoardfs-conc-ref-", dir="/tmp")
     seeds = [random.SystemRandom().randrange(1, 2**31) for _ in range(WORKERS)]
     log(f"differential seeds: {seeds} (replay one alone: differential.py --seed S --ops 1500)")
     state = {}
-    try:
+    with scratch_dir("hoardfs-conc-ref-") as workdir:
         with Hoard("conc") as h:
             if not checks.run("mkfs_and_mount", lambda: (h.mkfs(), h.mount())):
                 checks.finish()
@@ -177,11 +174,6 @@ def main():
                 checks.run("remount_without_cache", h.remount, True)
                 checks.run("results_after_cache_loss", verify, "after remount without cache")
             checks.run("final_umount", h.umount)
-    finally:
-        if os.environ.get("HOARDFS_E2E_KEEP"):
-            log(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
     checks.finish()
 
 

@@ -19,15 +19,13 @@ missing. Every run uses a fresh bucket or container name.
 
 import os
 import secrets
-import shutil
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import treegen  # noqa: E402
-from hoardfs_e2e import (MKFS, MOUNT, Checks, Hoard, assert_same_tree, log,  # noqa: E402
-                         require_environment, skip, snapshot)
+from hoardfs_e2e import (MKFS, MOUNT, Checks, Hoard, assert_same_tree, log, require_environment,  # noqa: E402
+                         scratch_dir, skip, snapshot)
 from test_rsync import no_differences, rsync  # noqa: E402
 
 EXIT_BAD_CREDENTIALS = 10
@@ -127,8 +125,7 @@ def main():
     name = "hoardfs-e2e-" + secrets.token_hex(4)
     url, options, login, password = backend_setup(which, name)
     checks = Checks(f"remote {which}")
-    work = tempfile.mkdtemp(prefix="hoardfs-remote-src-", dir="/tmp")
-    try:
+    with scratch_dir("hoardfs-remote-src-") as work:
         src = os.path.join(work, "src")
         os.mkdir(src)
         summary = treegen.generate(src, seed=11, scale=0.3)
@@ -151,11 +148,6 @@ def main():
             checks.run("final_umount", h.umount)
             checks.run("second_mkfs_refused", second_mkfs_refused, h, options)
         checks.run("bad_credentials_fail_fast", bad_credentials_fail_fast, url, options, login)
-    finally:
-        if os.environ.get("HOARDFS_E2E_KEEP"):
-            log(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     checks.finish()
 
 

@@ -33,16 +33,14 @@ equals its source state, with the same stat figures.
 
 import os
 import random
-import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import treegen  # noqa: E402
 from hoardfs_e2e import (CLI, Checks, Hoard, assert_same_tree, check_eq, log,  # noqa: E402
-                         require_environment, snapshot)
+                         require_environment, scratch_dir, snapshot)
 
 RSNAPSHOT = "/usr/bin/rsnapshot"
 KiB = 1 << 10
@@ -396,18 +394,12 @@ def main():
     if not os.access(RSNAPSHOT, os.X_OK):
         raise SystemExit(f"FAIL: {RSNAPSHOT} is missing (scripts/install-deps.sh installs it)")
     checks = Checks("rsnapshot")
-    work = tempfile.mkdtemp(prefix="hoardfs-rsnapshot-src-", dir="/tmp")
-    try:
+    with scratch_dir("hoardfs-rsnapshot-src-") as work:
         with Hoard("rsnapshot") as h:
             if not checks.run("mkfs_and_mount", lambda: (h.mkfs(), h.mount())):
                 checks.finish()
             Runner(h, work, checks).run_all()
             checks.run("final_umount", h.umount)
-    finally:
-        if os.environ.get("HOARDFS_E2E_KEEP"):
-            log(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     checks.finish()
 
 

@@ -13,11 +13,10 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import treegen  # noqa: E402
-from hoardfs_e2e import (Checks, Hoard, assert_same_tree, log, require_environment,  # noqa: E402
+from hoardfs_e2e import (Checks, Hoard, assert_same_tree, log, require_environment, scratch_dir,  # noqa: E402
                          snapshot)
 
 RSYNC = ["rsync", "-aHAX", "--devices", "--specials", "--numeric-ids"]
@@ -72,8 +71,7 @@ def change_source(src):
 def main():
     require_environment()
     checks = Checks("rsync")
-    work = tempfile.mkdtemp(prefix="hoardfs-rsync-src-", dir="/tmp")
-    try:
+    with scratch_dir("hoardfs-rsync-src-") as work:
         src = os.path.join(work, "src")
         os.mkdir(src)
         summary = treegen.generate(src, seed=7)
@@ -99,11 +97,6 @@ def main():
                                                           no_differences(src, restore,
                                                                          "restored tree")))
             checks.run("final_umount", h.umount)
-    finally:
-        if os.environ.get("HOARDFS_E2E_KEEP"):
-            log(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     checks.finish()
 
 

@@ -12,16 +12,14 @@
 
 import os
 import random
-import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import treegen  # noqa: E402
-from hoardfs_e2e import (Checks, Hoard, assert_same_tree, check_eq, log,  # noqa: E402
-                         require_environment, snapshot)
+from hoardfs_e2e import (Checks, Hoard, assert_same_tree, check_eq, require_environment,  # noqa: E402
+                         scratch_dir, snapshot)
 
 TAR_OPTS = ["--format=posix", "--xattrs", "--xattrs-include=*", "--numeric-owner"]
 
@@ -125,8 +123,7 @@ def editor_saves(m):
 def main():
     require_environment()
     checks = Checks("tar_editor")
-    work = tempfile.mkdtemp(prefix="hoardfs-tar-src-", dir="/tmp")
-    try:
+    with scratch_dir("hoardfs-tar-src-") as work:
         src = os.path.join(work, "src")
         os.mkdir(src)
         treegen.generate(src, seed=13, scale=0.3)
@@ -171,11 +168,6 @@ def main():
                              "editor directory after remount")
             checks.run("intact_after_remount_without_cache", after_remount)
             checks.run("final_umount", h.umount)
-    finally:
-        if os.environ.get("HOARDFS_E2E_KEEP"):
-            log(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     checks.finish()
 
 
