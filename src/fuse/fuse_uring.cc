@@ -101,6 +101,7 @@ struct RingEntry {
   size_t payload_capacity = 0;
   iovec iov[2]{};
   uint64_t commit_id = 0;
+  fuse_buf request{};  // the request as /dev/fuse would deliver it, in `buffer`
 };
 
 struct Queue {
@@ -125,15 +126,15 @@ struct UringTransport::State {
 
   // From the INIT exchange.
   std::atomic<bool> init_seen{false};
-  uint64_t init_unique = 0;
-  bool kernel_offers = false;
+  uint64_t init_unique = 0;                // set before kernel_offers
+  std::atomic<bool> kernel_offers{false};  // the INIT offered FUSE_OVER_IO_URING
 
   std::vector<std::unique_ptr<Queue>> queues;
   std::atomic<bool> stopping{false};
-  std::atomic<unsigned> registered_queues{0};
-  std::mutex start_mutex;
+  std::mutex start_mutex;  // guards the three below
   std::condition_variable start_cv;
-  unsigned started_queues = 0;  // registered or failed
+  unsigned started_queues = 0;     // registered or failed
+  unsigned registered_queues = 0;
   bool starting = false;        // from the INIT reply until every queue started
 
   // Requests taken from a ring and not yet answered, by unique id.
@@ -206,9 +207,10 @@ ssize_t UringTransport::read_device(int fd, void* buf, size_t size, void* userda
       uint64_t flags = init.flags;
       if (flags & FUSE_INIT_EXT) flags |= static_cast<uint64_t>(init.flags2) << 32;
       state->init_unique = in->unique;
-      state->kernel_offers = (flags & kFuseOverIoUring) != 0;
+      bool offers = (flags & kFuseOverIoUring) != 0;
+      state->kernel_offers = offers;
       state->init_seen = true;
-      if (!state->kernel_offers) {
+      if (!offers) {
         log::info("fuse: the kernel does not offer io_uring (is fuse.enable_uring=Y?), using /dev/fuse");
       }
     }
@@ -219,7 +221,9 @@ ssize_t UringTransport::read_device(int fd, void* buf, size_t size, void* userda
 ssize_t UringTransport::write_device(int fd, iovec* iov, int count, void* userdata) {
   State* state = static_cast<AdapterContext*>(userdata)->uring->state_.get();
   const auto* out = static_cast<const fuse_out_header*>(iov[0].iov_base);
-  if (out->unique != 0) {
+  // Without the kernel's offer no request comes from a ring: a reply is
+  // written as it is, without a look at the in-flight table.
+  if (state->kernel_offers && out->unique != 0) {
     RingEntry* entry = nullptr;
     {
       std::lock_guard lock(state->inflight_mutex);
@@ -230,7 +234,7 @@ ssize_t UringTransport::write_device(int fd, iovec* iov, int count, void* userda
       }
     }
     if (entry != nullptr) return state->reply(*entry, iov, count);
-    if (state->kernel_offers && out->unique == state->init_unique) return state->write_init_reply(fd, iov, count);
+    if (out->unique == state->init_unique) return state->write_init_reply(fd, iov, count);
   }
   return ::writev(fd, iov, count);
 }
@@ -292,7 +296,7 @@ void UringTransport::State::start_rings(size_t payload_size) {
   start_cv.wait(lock, [this] { return started_queues == queues.size(); });
   starting = false;
   start_cv.notify_all();
-  if (registered_queues.load() == queues.size()) {
+  if (registered_queues == queues.size()) {
     log::info("fuse: requests use io_uring ({} CPUs)", queues.size());
   } else {
     log::warning("fuse: io_uring queues not all registered; requests keep using /dev/fuse");
@@ -300,8 +304,8 @@ void UringTransport::State::start_rings(size_t payload_size) {
 }
 
 void UringTransport::State::queue_started(bool registered) {
-  if (registered) ++registered_queues;
   std::lock_guard lock(start_mutex);
+  if (registered) ++registered_queues;
   ++started_queues;
   start_cv.notify_all();
 }
@@ -361,6 +365,7 @@ void UringTransport::State::ring_loop(Queue& queue, size_t payload_size) {
     return;
   }
   queue_started(true);
+  std::vector<RingEntry*> arrived;
   while (!stopping.load()) {
     {
       std::lock_guard lock(queue.mutex);
@@ -380,7 +385,7 @@ void UringTransport::State::ring_loop(Queue& queue, size_t payload_size) {
     io_uring_cqe* cqe = nullptr;
     unsigned head = 0;
     unsigned seen = 0;
-    std::vector<RingEntry*> arrived;
+    arrived.clear();
     io_uring_for_each_cqe(&queue.ring, head, cqe) {
       ++seen;
       if (io_uring_cqe_get_data64(cqe) == kWakeTag) {
@@ -420,6 +425,9 @@ void UringTransport::State::handle_request(RingEntry& entry) {
   char* message = entry.payload - sizeof(fuse_in_header) - op_size;
   std::memcpy(message, in, sizeof(fuse_in_header));
   std::memcpy(message + sizeof(fuse_in_header), entry.header->op_in, op_size);
+  entry.request = fuse_buf{};
+  entry.request.mem = message;
+  entry.request.size = in->len;
   {
     std::lock_guard lock(inflight_mutex);
     inflight[in->unique] = &entry;
@@ -435,14 +443,7 @@ void UringTransport::State::handle_request(RingEntry& entry) {
   process(entry);
 }
 
-void UringTransport::State::process(RingEntry& entry) {
-  const auto* in = reinterpret_cast<const fuse_in_header*>(entry.header->in_out);
-  size_t size = in->len;
-  fuse_buf buf{};
-  buf.size = size;
-  buf.mem = entry.payload - (size - entry.header->ring_ent_in_out.payload_sz);
-  fuse_session_process_buf(session, &buf);
-}
+void UringTransport::State::process(RingEntry& entry) { fuse_session_process_buf(session, &entry.request); }
 
 void UringTransport::State::pool_loop() {
   for (;;) {
@@ -517,7 +518,7 @@ bool UringTransport::attach(fuse_session* session) {
 bool UringTransport::active() const {
   std::unique_lock lock(state_->start_mutex);
   state_->start_cv.wait(lock, [this] { return !state_->starting; });
-  return !state_->queues.empty() && state_->registered_queues.load() == state_->queues.size();
+  return !state_->queues.empty() && state_->registered_queues == state_->queues.size();
 }
 
 void UringTransport::stop() {
