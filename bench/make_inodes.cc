@@ -63,17 +63,11 @@ int run(const Request& request) {
   const uint64_t files = request.inodes - 1 - dirs;
 
   ToolError error;
-  StorageAccess access;
-  std::unique_ptr<Backend> backend;
-  UnlockedFilesystem unlocked;
-  if (!open_and_unlock(request.storage, &access, &backend, &unlocked, &error)) return report_error(kTool, error);
-  auto cache_dir = make_cache_folder(request.cachedir, access.url);
-  if (!cache_dir.is_ok()) return report_error(kTool, exit_code::kError, cache_dir.status().to_string());
-  MountOptions options;
-  options.storage_url = access.url;
-  options.cache_dir = cache_dir.value();
-  options.metadata_interval_s = 0;  // one upload, at shutdown()
-  auto opened = Filesystem::open(*backend, unlocked.keys, unlocked.params.block_size, options);
+  UnmountedFilesystem target;
+  if (!prepare_unmounted(request.storage, request.cachedir, &target, &error)) return report_error(kTool, error);
+  const StorageAccess& access = target.access;
+  auto opened = Filesystem::open(*target.backend, target.unlocked.keys, target.unlocked.params.block_size,
+                                 target.options);
   if (!opened.is_ok()) {
     return report_error(kTool, tool_error(opened.status().with_context("opening " + access.url)));
   }

@@ -35,23 +35,17 @@ struct FsckRequest {
 
 int run(const FsckRequest& request) {
   ToolError error;
-  StorageAccess access;
-  std::unique_ptr<Backend> backend;
-  UnlockedFilesystem unlocked;
-  if (!open_and_unlock(request.storage, &access, &backend, &unlocked, &error)) return report_error(kTool, error);
-  auto cache_dir = make_cache_folder(request.cachedir, access.url);
-  if (!cache_dir.is_ok()) return report_error(kTool, exit_code::kError, cache_dir.status().to_string());
-  MountOptions options;
-  options.storage_url = access.url;
-  options.cache_dir = cache_dir.value();
-  options.metadata_interval_s = 0;
+  UnmountedFilesystem target;
+  if (!prepare_unmounted(request.storage, request.cachedir, &target, &error)) return report_error(kTool, error);
+  const StorageAccess& access = target.access;
+  MountOptions& options = target.options;
   options.writeback_delay_s = 0;
   options.stale_lock = request.break_lock ? StaleLockPolicy::kBreakAlways : StaleLockPolicy::kBreakIfDead;
 
   // Phases on a terminal (nothing in scripts or with --quiet).
   ProgressLine progress(!request.quiet);
   progress.update("fsck.hoardfs: taking the lock, reading the metadata, recovering the cache...");
-  auto fs = Filesystem::open(*backend, unlocked.keys, unlocked.params.block_size, options);
+  auto fs = Filesystem::open(*target.backend, target.unlocked.keys, target.unlocked.params.block_size, options);
   if (progress.active()) progress.finish();
   if (!fs.is_ok()) {
     const Status& status = fs.status();

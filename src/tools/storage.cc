@@ -120,4 +120,18 @@ bool open_and_unlock(const StorageRequest& request, StorageAccess* access, std::
          read_and_unlock(**backend, *access, out, error);
 }
 
+bool prepare_unmounted(const StorageRequest& request, const std::string& cache_root, UnmountedFilesystem* out,
+                       ToolError* error) {
+  if (!open_and_unlock(request, &out->access, &out->backend, &out->unlocked, error)) return false;
+  auto cache_dir = make_cache_folder(cache_root, out->access.url);
+  if (!cache_dir.is_ok()) {
+    *error = {exit_code::kError, cache_dir.status().to_string()};
+    return false;
+  }
+  out->options.storage_url = out->access.url;
+  out->options.cache_dir = cache_dir.value();
+  out->options.metadata_interval_s = 0;
+  return true;
+}
+
 }  // namespace hoardfs::tools

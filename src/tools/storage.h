@@ -9,6 +9,7 @@
 #include <string>
 
 #include "hoardfs/backend.h"
+#include "hoardfs/filesystem.h"
 #include "hoardfs/object_codec.h"
 #include "hoardfs/superblock.h"
 #include "tools/authinfo.h"
@@ -61,5 +62,20 @@ struct UnlockedFilesystem {
 // master key (wrong passphrase → exit 11).
 bool read_and_unlock(Backend& backend, const StorageAccess& access, UnlockedFilesystem* out,
                      ToolError* error);
+
+// What opening a filesystem without mounting it takes (fsck, bench/make_inodes).
+struct UnmountedFilesystem {
+  StorageAccess access;
+  std::unique_ptr<Backend> backend;
+  UnlockedFilesystem unlocked;
+  // storage_url and cache_dir set, no periodic metadata upload: the only one
+  // is at shutdown(). The caller adds its own and calls Filesystem::open().
+  MountOptions options;
+};
+
+// open_and_unlock(), then the cache folder of `cache_root` (empty: the
+// default root) for the storage URL.
+bool prepare_unmounted(const StorageRequest& request, const std::string& cache_root, UnmountedFilesystem* out,
+                       ToolError* error);
 
 }  // namespace hoardfs::tools
