@@ -146,19 +146,21 @@ void Transaction::commit() {
 Transaction::~Transaction() {
   if (done_) return;
   if (std::uncaught_exceptions() > uncaught_) {
-    // A failed statement may already have ended the outer transaction.
-    if (nested_ && db_.in_transaction()) {
-      sqlite3_exec(db_.handle(), "ROLLBACK TO op; RELEASE op", nullptr, nullptr, nullptr);
-    } else if (!nested_) {
-      sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-    }
+    rollback();
     return;
   }
   try {
     commit();
   } catch (...) {
-    sqlite3_exec(db_.handle(), nested_ ? "ROLLBACK TO op; RELEASE op" : "ROLLBACK", nullptr, nullptr, nullptr);
+    rollback();
   }
+}
+
+void Transaction::rollback() noexcept {
+  // A failed statement may already have ended the outer transaction, and
+  // with it the savepoint.
+  if (nested_ && !db_.in_transaction()) return;
+  sqlite3_exec(db_.handle(), nested_ ? "ROLLBACK TO op; RELEASE op" : "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
 }  // namespace hoardfs::sql

@@ -113,6 +113,8 @@ class Transaction {
   bool done_ = false;
   bool nested_ = false;
   int uncaught_ = 0;
+
+  void rollback() noexcept;  // undoes this transaction or savepoint, errors ignored
 };
 
 }  // namespace hoardfs::sql
