@@ -222,6 +222,14 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   std::chrono::steady_clock::time_point batch_opened_{};
   std::chrono::steady_clock::time_point space_checked_at_{};
   bool cache_disk_low_ = false;
+  // While batches may open, a file holds some room on the cache disk: a
+  // batch commit that finds the disk nearly full (filled by someone else
+  // within the last check) frees it first, so the changes already answered
+  // still fit in the log.
+  bool space_reserved_ = false;
+  bool reserve_space();
+  void use_reserve_if_disk_full();
+  void drop_space_reserve();
   std::condition_variable batch_cv_;
   std::atomic<bool> commit_requested_{false};
   std::thread committer_;

@@ -181,12 +181,49 @@ bool FilesystemImpl::cache_disk_low() {
     if (::statvfs(options_.cache_dir.c_str(), &vfs) == 0) {
       cache_disk_low_ = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize < kLowSpace;
     }
+    // No batch without the reserve that lets it commit on a full disk.
+    if (!cache_disk_low_ && !reserve_space()) cache_disk_low_ = true;
   }
   return cache_disk_low_;
 }
 
+namespace {
+constexpr uint64_t kSpaceReserve = 16ull << 20;  // more than one batch writes to the log
+
+std::string space_reserve_path(const std::string& cache_dir) { return cache_dir + "/space-reserve"; }
+}  // namespace
+
+bool FilesystemImpl::reserve_space() {
+  if (space_reserved_) return true;
+  const std::string path = space_reserve_path(options_.cache_dir);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  space_reserved_ = ::posix_fallocate(fd, 0, static_cast<off_t>(kSpaceReserve)) == 0;
+  ::close(fd);
+  if (!space_reserved_) ::unlink(path.c_str());
+  return space_reserved_;
+}
+
+void FilesystemImpl::use_reserve_if_disk_full() {
+  if (!space_reserved_) return;
+  struct statvfs vfs {};
+  if (::statvfs(options_.cache_dir.c_str(), &vfs) != 0) return;
+  if (static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize >= kSpaceReserve) return;
+  log::warning("the cache disk is full: committing the last metadata changes into the space held in reserve");
+  drop_space_reserve();
+  cache_disk_low_ = true;  // no new batch until there is room (and a reserve) again
+  space_checked_at_ = std::chrono::steady_clock::now();
+}
+
+void FilesystemImpl::drop_space_reserve() {
+  if (!space_reserved_) return;
+  ::unlink(space_reserve_path(options_.cache_dir).c_str());
+  space_reserved_ = false;
+}
+
 void FilesystemImpl::commit_batch() {
   if (!db_.in_transaction()) return;
+  use_reserve_if_disk_full();
   try {
     db_.exec("COMMIT");
   } catch (const sql::Error& e) {

@@ -298,12 +298,14 @@ void FilesystemImpl::stop_batching(bool commit) {
   if (committer_.joinable()) committer_.join();
   std::lock_guard lock(mu_);
   batching_ = false;
-  if (!commit || !db_.handle()) return;
-  try {
-    commit_batch();
-  } catch (const std::exception& e) {
-    log::error("committing metadata changes: {}", e.what());
+  if (commit && db_.handle()) {
+    try {
+      commit_batch();
+    } catch (const std::exception& e) {
+      log::error("committing metadata changes: {}", e.what());
+    }
   }
+  drop_space_reserve();
 }
 
 Status FilesystemImpl::snapshot_and_upload() {

@@ -110,12 +110,32 @@ def main():
                     raise AssertionError(f"only {size} bytes written with space back")
                 expected["after"] = (size, digest)
 
+            def reserve_files():
+                return [os.path.join(d, "space-reserve") for d in (os.path.join(h.cache, e) for e in os.listdir(h.cache))
+                        if os.path.exists(os.path.join(d, "space-reserve"))]
+
+            def space_held_in_reserve():
+                # Group commit opens batches only while 16 MiB of the cache
+                # disk is held back for committing them once it is full.
+                found = reserve_files()
+                if len(found) != 1:
+                    raise AssertionError(f"expected one space-reserve file in the cache folder, found {found}")
+                held = os.stat(found[0]).st_blocks * 512
+                if held < 16 * MiB:
+                    raise AssertionError(f"space-reserve holds {held} bytes, expected at least 16 MiB")
+
+            def reserve_gone_after_umount():
+                if reserve_files():
+                    raise AssertionError(f"space-reserve left behind after unmounting: {reserve_files()}")
+
             opened.append(os.open(os.path.join(h.mnt, "on-full-disk"), os.O_WRONLY | os.O_CREAT, 0o644))
+            checks.run("space_held_in_reserve", space_held_in_reserve)
             checks.run("fill_the_cache_disk", fill_disk)
             checks.run("create_on_a_full_disk_fails_cleanly", create_on_full_disk_is_enospc)
             checks.run("write_fails_cleanly_on_a_full_disk", write_on_full_disk)
             checks.run("write_works_when_space_returns", write_after_space_returns)
             checks.run("umount", h.umount)
+            checks.run("reserve_gone_after_umount", reserve_gone_after_umount)
             subprocess.run(["umount", h.cache], check=True)
             os.makedirs(h.cache, exist_ok=True)
             checks.run("mount_with_an_empty_cache", h.mount)
