@@ -16,6 +16,7 @@
 #include <deque>
 #include <fstream>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -81,6 +82,28 @@ bool served_by_pool(uint32_t opcode, const char* payload, size_t payload_size) {
     default:
       return false;
   }
+}
+
+// The kernel keeps one queue per possible CPU (num_possible_cpus()) and uses
+// the rings only once every one of them is registered. /sys lists them as
+// ranges ("0-3"); get_nprocs_conf() counts the present ones, which may be
+// fewer on a machine with CPU hot-plug slots.
+unsigned possible_cpus() {
+  std::ifstream list("/sys/devices/system/cpu/possible");
+  std::string text;
+  unsigned highest = 0;
+  bool any = false;
+  while (std::getline(list, text, ',')) {
+    size_t dash = text.find('-');
+    std::string last = dash == std::string::npos ? text : text.substr(dash + 1);
+    try {
+      highest = std::max(highest, static_cast<unsigned>(std::stoul(last)));
+      any = true;
+    } catch (const std::exception&) {
+      return static_cast<unsigned>(get_nprocs_conf());
+    }
+  }
+  return any ? highest + 1 : static_cast<unsigned>(get_nprocs_conf());
 }
 
 size_t iov_total(const iovec* iov, int count) {
@@ -279,7 +302,7 @@ ssize_t UringTransport::State::write_init_reply(int fd, const iovec* iov, int co
 }
 
 void UringTransport::State::start_rings(size_t payload_size) {
-  unsigned cpus = static_cast<unsigned>(get_nprocs_conf());
+  unsigned cpus = possible_cpus();
   for (unsigned qid = 0; qid < cpus; ++qid) {
     auto queue = std::make_unique<Queue>();
     queue->qid = qid;
