@@ -325,6 +325,11 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     return;
   }
   fi->fh = fh;
+  // The kernel keeps listings in the directory's page cache while the
+  // directory is unchanged: its own changes bump the directory's version, and
+  // tree operations (hoardfs rm, cp) invalidate its pages (fuse_session.cc).
+  fi->cache_readdir = 1;
+  fi->keep_cache = 1;
   if (fuse_reply_open(req, fi) != 0) fs.releasedir(ino, fh);
 }
 

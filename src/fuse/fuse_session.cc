@@ -156,6 +156,9 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
     }
     int rc = fuse_lowlevel_notify_inval_entry(session, parent, name.data(), name.size());
     if (rc != 0 && rc != -ENOENT) log::debug("invalidating entry {} of {}: {}", name, parent, std::strerror(-rc));
+    // And the listing the kernel may keep of the directory (cache_readdir).
+    rc = fuse_lowlevel_notify_inval_inode(session, parent, 0, 0);
+    if (rc != 0 && rc != -ENOENT) log::debug("invalidating listing of {}: {}", parent, std::strerror(-rc));
   });
   log::info("mounted {} at {}", options.fsname, mountpoint);
   on_mounted(Status::ok());

@@ -235,11 +235,15 @@ def cp_copies_tree(h, state):
     tree_bytes = tree_data_bytes(src)
 
     # The kernel now holds a negative entry for dst (kept for the entry
-    # timeout); hoardfs cp must invalidate it, or the copy stays invisible.
+    # timeout) and a listing of the root (kept while the kernel changes
+    # nothing in it); hoardfs cp must invalidate both, or the copy stays
+    # invisible.
     expect_errno(errno.ENOENT, os.stat, dst)
+    check_eq("dst" in os.listdir(m), False, "dst in the root's listing before hoardfs cp")
     started = time.monotonic()
     expect_ok(cli(h, "cp", src, dst), "hoardfs cp src dst")
     check_eq(os.path.isdir(dst), True, "the copy is visible at once after a failed lookup of its name")
+    check_eq("dst" in os.listdir(m), True, "the copy in the root's listing (listed before hoardfs cp)")
     log(f"    hoardfs cp of a {tree_bytes} byte tree took {time.monotonic() - started:.2f}s")
     expect_ok(cli(h, "ctrl", "flushcache", "--quiet", m), "hoardfs ctrl flushcache")
     after = h.stat_json()
@@ -457,6 +461,7 @@ def rm_removes_locked_tree(h):
     # an open file.
     os.stat(os.path.join(L, "sub", "g"))
     os.listdir(os.path.join(L, "sub"))
+    check_eq("locked" in os.listdir(m), True, "the tree in its parent's listing")  # a listing the kernel keeps
     fd = os.open(os.path.join(L, "f"), os.O_RDONLY)
     try:
         before = h.stat_json()
