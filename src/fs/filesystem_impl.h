@@ -126,8 +126,9 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   void touch_dir(uint64_t dir, int64_t now);
   // Common part of mknod/mkdir/symlink/create: checks the parent and name.
   int check_new_entry(uint64_t parent, std::string_view name, InodeRow* parent_row);
-  // Drops one link to `ino` (entry already removed); frees it when unused.
-  void drop_link(uint64_t ino, int64_t now);
+  // Drops one link to the inode `row` was loaded from (entry already
+  // removed); frees it when unused.
+  void drop_link(const InodeRow& row, int64_t now);
   void maybe_purge(uint64_t ino);
   void purge_inode(uint64_t ino);
   // Removes extents from `first_blockno` on and releases their blocks.

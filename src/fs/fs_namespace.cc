@@ -302,13 +302,10 @@ int FilesystemImpl::symlink(std::string_view target, uint64_t parent, std::strin
   });
 }
 
-void FilesystemImpl::drop_link(uint64_t ino, int64_t now) {
-  auto row = load_inode(ino);
-  if (!row) return;
-  row->nlink = row->nlink > 0 ? row->nlink - 1 : 0;
-  row->ctime_ns = now;
-  store_inode(*row);
-  if (row->nlink == 0) maybe_purge(ino);
+void FilesystemImpl::drop_link(const InodeRow& row, int64_t now) {
+  const uint64_t nlink = row.nlink > 0 ? row.nlink - 1 : 0;
+  q("UPDATE inodes SET nlink = ?, ctime_ns = ? WHERE id = ?").bind(nlink, now, row.id).run();
+  if (nlink == 0) maybe_purge(row.id);
 }
 
 void FilesystemImpl::maybe_purge(uint64_t ino) {
@@ -340,7 +337,7 @@ int FilesystemImpl::unlink(uint64_t parent, std::string_view name) {
     const int64_t now = now_ns();
     remove_entry(parent, name);
     touch_dir(parent, now);
-    drop_link(*ino, now);
+    drop_link(*row, now);
     txn.commit();
     return 0;
   });
@@ -450,7 +447,7 @@ int FilesystemImpl::rename(uint64_t parent, std::string_view name, uint64_t new_
         q("UPDATE inodes SET nlink = 0, ctime_ns = ? WHERE id = ?").bind(now, *dst).run();
         maybe_purge(*dst);
       } else {
-        drop_link(*dst, now);
+        drop_link(*dst_row, now);
       }
     }
     q("UPDATE dentries SET parent = ?, name = ? WHERE parent = ? AND name = ?")
@@ -482,7 +479,7 @@ int FilesystemImpl::link(uint64_t ino, uint64_t new_parent, std::string_view new
     add_entry(new_parent, new_name, ino);
     row->nlink++;
     row->ctime_ns = now;
-    store_inode(*row);
+    q("UPDATE inodes SET nlink = ?, ctime_ns = ? WHERE id = ?").bind(row->nlink, now, ino).run();
     touch_dir(new_parent, now);
     txn.commit();
     fill_stat(*row, attr);

@@ -90,6 +90,7 @@ Status Database::open(const std::string& path, bool create) {
 }
 
 void Database::close() {
+  for (Statement& st : txn_) st = Statement();
   if (db_ != nullptr) {
     sqlite3_close_v2(db_);
     db_ = nullptr;
@@ -103,6 +104,14 @@ void Database::exec(const char* sql) {
     sqlite3_free(err);
     throw Error("sqlite: " + msg, sqlite3_extended_errcode(db_));
   }
+}
+
+void Database::exec(Txn which) {
+  static constexpr const char* kSql[] = {"BEGIN IMMEDIATE", "COMMIT", "SAVEPOINT op", "RELEASE op"};
+  const auto index = static_cast<size_t>(which);
+  Statement& st = txn_[index];
+  if (!st.prepared()) st = prepare(kSql[index]);
+  st.run();
 }
 
 Status Database::backup_to(const std::string& path) {
@@ -133,13 +142,13 @@ Status Database::backup_to(const std::string& path) {
 
 Transaction::Transaction(Database& db) : db_(db), uncaught_(std::uncaught_exceptions()) {
   nested_ = db_.in_transaction();
-  db_.exec(nested_ ? "SAVEPOINT op" : "BEGIN IMMEDIATE");
+  db_.exec(nested_ ? Database::Txn::kSavepoint : Database::Txn::kBegin);
 }
 
 void Transaction::commit() {
   if (!done_) {
     done_ = true;
-    db_.exec(nested_ ? "RELEASE op" : "COMMIT");
+    db_.exec(nested_ ? Database::Txn::kRelease : Database::Txn::kCommit);
   }
 }
 

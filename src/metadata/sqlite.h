@@ -51,6 +51,7 @@ class Statement {
   // Runs to completion (for statements that return no rows).
   void run();
   void reset();
+  bool prepared() const { return stmt_ != nullptr; }
 
   int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
   bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
@@ -85,6 +86,10 @@ class Database {
   sqlite3* handle() const { return db_; }
   // Runs one or more statements without results; throws on error.
   void exec(const char* sql);
+  // The statements that open and close every transaction and savepoint,
+  // prepared once instead of parsed for each metadata operation.
+  enum class Txn { kBegin, kCommit, kSavepoint, kRelease };
+  void exec(Txn which);
   int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
   int changes() const { return sqlite3_changes(db_); }
   bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
@@ -94,6 +99,7 @@ class Database {
 
  private:
   sqlite3* db_ = nullptr;
+  Statement txn_[4];  // by Txn, prepared on first use
 };
 
 // Commits on destruction unless rolled back; a thrown exception rolls back.
