@@ -35,6 +35,9 @@ struct Caller {
   gid_t gid = 0;
   pid_t pid = 0;
   mode_t umask = 022;
+  // The kernel left the umask to the filesystem (it does with POSIX ACLs on,
+  // so that a default ACL can take its place).
+  bool apply_umask = false;
 };
 
 // Which attributes setattr() changes (the FUSE_SET_ATTR_* set, spelled out).
@@ -73,6 +76,10 @@ struct MountOptions {
   // together, at most this long after the first of them (0: each change
   // commits at once). fsync, fsyncdir and every block upload commit at once.
   unsigned commit_interval_ms = 100;
+  // POSIX ACLs (-o acl): system.posix_acl_access/default are kept and kept in
+  // step with the mode (posix_acl.h); the kernel enforces them. Off: both
+  // names are refused with EOPNOTSUPP.
+  bool posix_acl = false;
   bool fsync_upload = false;             // --fsync=upload: fsync() returns once the file's blocks
                                          // and a metadata version holding them are in the backend
   // The single-writer lock in the backend (mount_lock.h): taken at open,

@@ -121,6 +121,18 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   void fill_stat(const InodeRow& row, struct stat* st);
   std::optional<uint64_t> find_entry(uint64_t parent, std::string_view name);
   uint64_t new_inode(uint32_t mode, const Caller& caller, uint64_t rdev, uint64_t nlink);
+  // POSIX ACLs of an inode about to be made under `parent` with `mode`
+  // (type and permission bits): the parent's default ACL, inherited (and for
+  // a directory kept as its default ACL too), or else the caller's umask.
+  struct NewInodeAcls {
+    uint32_t mode = 0;
+    std::string access, default_acl;  // xattr values; empty: none
+  };
+  NewInodeAcls new_inode_acls(uint64_t parent, uint32_t mode, const Caller& caller);
+  void store_new_inode_acls(uint64_t ino, const NewInodeAcls& acls);
+  // chmod of an inode with an access ACL: its class entries follow the mode.
+  void acl_follow_mode(uint64_t ino, uint32_t mode);
+  bool unsupported_xattr(std::string_view name) const;
   void add_entry(uint64_t parent, std::string_view name, uint64_t ino);
   void remove_entry(uint64_t parent, std::string_view name);
   void touch_dir(uint64_t dir, int64_t now);

@@ -35,7 +35,9 @@ int FilesystemImpl::create(uint64_t parent, std::string_view name, mode_t mode, 
     sql::Transaction txn(db_);
     Caller owner = caller;
     if (parent_row.mode & S_ISGID) owner.gid = parent_row.gid;
-    uint64_t ino = new_inode(S_IFREG | (mode & 07777), owner, 0, 1);
+    const NewInodeAcls acls = new_inode_acls(parent, S_IFREG | (mode & 07777), caller);
+    uint64_t ino = new_inode(acls.mode, owner, 0, 1);
+    store_new_inode_acls(ino, acls);
     add_entry(parent, name, ino);
     touch_dir(parent, now_ns());
     txn.commit();

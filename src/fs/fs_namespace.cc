@@ -210,7 +210,10 @@ int FilesystemImpl::setattr(uint64_t ino, const AttrChanges& changes, const Call
     auto row = load_inode(ino);
     if (!row) return ENOENT;
     const int64_t now = now_ns();
-    if (changes.mode) row->mode = (row->mode & S_IFMT) | (changes.values.st_mode & 07777);
+    if (changes.mode) {
+      row->mode = (row->mode & S_IFMT) | (changes.values.st_mode & 07777);
+      acl_follow_mode(ino, row->mode);
+    }
     if (changes.uid) row->uid = changes.values.st_uid;
     if (changes.gid) row->gid = changes.values.st_gid;
     if (changes.atime) row->atime_ns = changes.atime_now ? now : to_ns(changes.values.st_atim);
@@ -245,7 +248,9 @@ int FilesystemImpl::mknod(uint64_t parent, std::string_view name, mode_t mode, d
     sql::Transaction txn(db_);
     Caller owner = caller;
     if (parent_row.mode & S_ISGID) owner.gid = parent_row.gid;
-    uint64_t ino = new_inode(mode, owner, rdev, 1);
+    const NewInodeAcls acls = new_inode_acls(parent, mode, caller);
+    uint64_t ino = new_inode(acls.mode, owner, rdev, 1);
+    store_new_inode_acls(ino, acls);
     add_entry(parent, name, ino);
     touch_dir(parent, now_ns());
     txn.commit();
@@ -263,12 +268,14 @@ int FilesystemImpl::mkdir(uint64_t parent, std::string_view name, mode_t mode, c
     if (int err = check_new_entry(parent, name, &parent_row)) return err;
     sql::Transaction txn(db_);
     Caller owner = caller;
-    uint32_t dir_mode = S_IFDIR | (mode & 07777);
+    const NewInodeAcls acls = new_inode_acls(parent, S_IFDIR | (mode & 07777), caller);
+    uint32_t dir_mode = acls.mode;
     if (parent_row.mode & S_ISGID) {
       owner.gid = parent_row.gid;
       dir_mode |= S_ISGID;
     }
     uint64_t ino = new_inode(dir_mode, owner, 0, 2);
+    store_new_inode_acls(ino, acls);
     add_entry(parent, name, ino);
     parent_row.nlink++;
     parent_row.mtime_ns = parent_row.ctime_ns = now_ns();

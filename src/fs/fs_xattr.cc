@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "fs/filesystem_impl.h"
+#include "fs/posix_acl.h"
 #include "hoardfs/log.h"
 
 namespace hoardfs {
@@ -21,17 +22,54 @@ bool is_control(uint64_t ino, std::string_view name) {
                                name == kCtrlSettledXattr);
 }
 
-// Attributes the filesystem does not support, refused with EOPNOTSUPP for
-// every call. POSIX ACLs: kept as plain attributes they would neither be
-// enforced nor change the mode (and `cp -a` sets a new directory's mode only
-// through the ACL attribute); refused, tools fall back to chmod. SELinux
-// labels: not kept either. `ls -l` asks for both on every entry unless the
-// answer is "not supported", which it remembers for the whole filesystem.
-bool is_unsupported(std::string_view name) {
-  return name == "system.posix_acl_access" || name == "system.posix_acl_default" ||
-         name == "security.selinux";
-}
+bool is_acl(std::string_view name) { return name == acl::kAccessXattr || name == acl::kDefaultXattr; }
 }  // namespace
+
+// Attributes refused with EOPNOTSUPP for every call. POSIX ACLs without -o
+// acl: kept as plain attributes they would neither be enforced nor change the
+// mode (and `cp -a` sets a new directory's mode only through the ACL
+// attribute); refused, tools fall back to chmod. SELinux labels: not kept.
+// `ls -l` asks for both on every entry unless the answer is "not supported",
+// which it remembers for the whole filesystem.
+bool FilesystemImpl::unsupported_xattr(std::string_view name) const {
+  return name == "security.selinux" || (is_acl(name) && !options_.posix_acl);
+}
+
+FilesystemImpl::NewInodeAcls FilesystemImpl::new_inode_acls(uint64_t parent, uint32_t mode, const Caller& caller) {
+  NewInodeAcls out;
+  out.mode = mode;
+  std::optional<acl::Acl> inherited;
+  if (options_.posix_acl) {
+    auto& st = q("SELECT value FROM xattrs WHERE inode = ? AND name = ?").bind(parent, acl::kDefaultXattr);
+    if (st.step()) inherited = acl::parse(st.blob(0));
+    st.reset();
+  }
+  if (!inherited) {
+    if (caller.apply_umask) out.mode &= ~static_cast<uint32_t>(caller.umask & 0777);
+    return out;
+  }
+  if (S_ISDIR(mode)) out.default_acl = acl::serialize(*inherited);
+  out.mode = acl::inherit(&*inherited, mode);
+  if (!acl::is_minimal(*inherited)) out.access = acl::serialize(*inherited);
+  return out;
+}
+
+void FilesystemImpl::store_new_inode_acls(uint64_t ino, const NewInodeAcls& acls) {
+  auto& insert = q("INSERT INTO xattrs(inode, name, value) VALUES (?, ?, ?)");
+  if (!acls.access.empty()) insert.bind(ino, acl::kAccessXattr, acls.access).run();
+  if (!acls.default_acl.empty()) insert.bind(ino, acl::kDefaultXattr, acls.default_acl).run();
+}
+
+void FilesystemImpl::acl_follow_mode(uint64_t ino, uint32_t mode) {
+  if (!options_.posix_acl) return;
+  auto& st = q("SELECT value FROM xattrs WHERE inode = ? AND name = ?").bind(ino, acl::kAccessXattr);
+  std::optional<acl::Acl> access;
+  if (st.step()) access = acl::parse(st.blob(0));
+  st.reset();
+  if (!access) return;
+  acl::apply_mode(&*access, mode);
+  q("UPDATE xattrs SET value = ? WHERE inode = ? AND name = ?").bind(acl::serialize(*access), ino, acl::kAccessXattr).run();
+}
 
 int FilesystemImpl::setxattr(uint64_t ino, std::string_view name, std::string_view value, int flags,
                              const Caller& caller) {
@@ -39,7 +77,7 @@ int FilesystemImpl::setxattr(uint64_t ino, std::string_view name, std::string_vi
     if (name != kCtrlCommandXattr) return EPERM;
     return run_control(value, caller);
   }
-  if (is_unsupported(name)) return EOPNOTSUPP;
+  if (unsupported_xattr(name)) return EOPNOTSUPP;
   return guarded("setxattr", [&] {
     if (name.empty()) return EINVAL;
     if (name.size() > kMaxXattrName) return ERANGE;
@@ -53,17 +91,35 @@ int FilesystemImpl::setxattr(uint64_t ino, std::string_view name, std::string_vi
     st.reset();
     if ((flags & XATTR_CREATE) && exists) return EEXIST;
     if ((flags & XATTR_REPLACE) && !exists) return ENODATA;
+    std::string stored(value);
+    bool keep = true;
+    if (is_acl(name)) {
+      // The kernel checked the ACL already; a value that is not one is refused all the same.
+      auto parsed = acl::parse(value);
+      if (!parsed) return EINVAL;
+      if (name == acl::kDefaultXattr && !S_ISDIR(row->mode)) return EACCES;
+      if (name == acl::kAccessXattr) {
+        // The mode follows the ACL; an ACL the mode says in full is not kept.
+        row->mode = (row->mode & ~static_cast<uint32_t>(0777)) | acl::permission_bits(*parsed);
+        keep = !acl::is_minimal(*parsed);
+      }
+      stored = acl::serialize(*parsed);
+    }
     sql::Transaction txn(db_);
-    q("INSERT INTO xattrs(inode, name, value) VALUES (?, ?, ?) "
-      "ON CONFLICT(inode, name) DO UPDATE SET value = excluded.value").bind(ino, name, value).run();
-    q("UPDATE inodes SET ctime_ns = ? WHERE id = ?").bind(now_ns(), ino).run();
+    if (keep) {
+      q("INSERT INTO xattrs(inode, name, value) VALUES (?, ?, ?) "
+        "ON CONFLICT(inode, name) DO UPDATE SET value = excluded.value").bind(ino, name, stored).run();
+    } else {
+      q("DELETE FROM xattrs WHERE inode = ? AND name = ?").bind(ino, name).run();
+    }
+    q("UPDATE inodes SET mode = ?, ctime_ns = ? WHERE id = ?").bind(row->mode, now_ns(), ino).run();
     txn.commit();
     return 0;
   });
 }
 
 int FilesystemImpl::getxattr(uint64_t ino, std::string_view name, const Caller& /*caller*/, std::string* value) {
-  if (is_unsupported(name)) return EOPNOTSUPP;
+  if (unsupported_xattr(name)) return EOPNOTSUPP;
   if (name == kTreeStatXattr) return tree_stats_json(ino, value);
   if (is_control(ino, name)) {
     if (name == kCtrlStatXattr) {
@@ -96,7 +152,10 @@ int FilesystemImpl::listxattr(uint64_t ino, std::vector<std::string>* names) {
     std::lock_guard lock(mu_);
     if (!load_inode(ino)) return ENOENT;
     auto& st = q("SELECT name FROM xattrs WHERE inode = ? ORDER BY name").bind(ino);
-    while (st.step()) names->push_back(st.blob(0));
+    while (st.step()) {
+      std::string name = st.blob(0);
+      if (!unsupported_xattr(name)) names->push_back(std::move(name));  // ACLs kept under -o acl
+    }
     st.reset();
     return 0;
   });
@@ -104,7 +163,7 @@ int FilesystemImpl::listxattr(uint64_t ino, std::vector<std::string>* names) {
 
 int FilesystemImpl::removexattr(uint64_t ino, std::string_view name, const Caller& /*caller*/) {
   if (is_control(ino, name)) return EPERM;
-  if (is_unsupported(name)) return EOPNOTSUPP;
+  if (unsupported_xattr(name)) return EOPNOTSUPP;
   return guarded("removexattr", [&] {
     std::lock_guard lock(mu_);
     auto row = load_inode(ino);

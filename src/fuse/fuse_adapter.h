@@ -5,7 +5,8 @@
 // one call into Filesystem and sends exactly one reply; the list of supported
 // operations is in fuse_operations.cc (make_fuse_operations), in one place.
 //
-// Permission checks are the kernel's (`default_permissions`). There are no
+// Permission checks are the kernel's (`default_permissions`, and the POSIX
+// ACLs with FuseOptions::posix_acl). There are no
 // lock handlers, so the kernel keeps flock/fcntl locks locally, which is what
 // a single-writer filesystem needs.
 #pragma once
@@ -35,6 +36,9 @@ struct FuseOptions {
   // Take requests through the kernel's per-CPU io_uring queues when the
   // kernel offers them (fuse.enable_uring=Y); else /dev/fuse as usual.
   bool io_uring = false;
+  // POSIX ACLs (FUSE_POSIX_ACL): the kernel enforces the ACLs the filesystem
+  // keeps, and leaves the umask to it (FUSE_DONT_MASK).
+  bool posix_acl = false;
   // Generic mount flags handed to libfuse unchanged: ro, rw, noatime,
   // nosuid, nodev, noexec, sync, dirsync, relatime, ...
   std::vector<std::string> mount_flags;

@@ -35,6 +35,7 @@ Caller caller_of(fuse_req_t req) {
   caller.gid = ctx->gid;
   caller.pid = ctx->pid;
   caller.umask = ctx->umask;
+  caller.apply_umask = context(req).dont_mask;
   return caller;
 }
 
@@ -77,7 +78,6 @@ void reply_xattr_data(fuse_req_t req, const std::string& data, size_t size) {
 // --- session ---
 
 void op_init(void* userdata, fuse_conn_info* conn) {
-  (void)userdata;
   conn->max_write = kMaxWrite;  // libfuse lowers it to what its buffers hold
   if (conn->max_readahead > kMaxReadahead) conn->max_readahead = kMaxReadahead;
   conn->max_background = kMaxBackground;
@@ -90,6 +90,15 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+  auto* adapter = static_cast<AdapterContext*>(userdata);
+  if (adapter->options.posix_acl) {
+    if ((conn->capable & FUSE_CAP_POSIX_ACL) && (conn->capable & FUSE_CAP_DONT_MASK)) {
+      conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+      adapter->dont_mask = true;
+    } else {
+      log::warning("the kernel cannot enforce POSIX ACLs; the acl option has no effect");
+    }
+  }
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
   // Listings carry attributes when the kernel finds them useful (ls -l, du, rsync).
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;

@@ -15,6 +15,7 @@ struct AdapterContext {
   Filesystem& fs;
   FuseOptions options;
   UringTransport* uring = nullptr;  // set when requests may come through io_uring
+  bool dont_mask = false;           // set at init: the kernel leaves the umask to us
 };
 
 // Every supported operation, wired in one place.

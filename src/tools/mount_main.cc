@@ -64,6 +64,7 @@ void add_options(CLI::App& app, MountRequest& request, std::vector<std::string>&
   app.add_option("--authfile", request.authfile, "Authinfo file [default: ~/.hoardfs/authinfo]");
   app.add_flag("--allow-other", request.allow_other, "Let other users access the mount");
   app.add_flag("--allow-root", request.allow_root, "Let root access the mount");
+  app.add_flag("--acl", request.acl, "POSIX ACLs: keep and enforce system.posix_acl_access/default");
   app.add_flag("--debug", request.debug, "Log debug messages, including every FUSE request");
   app.add_flag("--quiet", request.quiet, "Log only warnings and errors");
   app.add_option("-o", option_lists,

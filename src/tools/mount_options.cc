@@ -59,6 +59,7 @@ Status apply_one(const std::string& option, MountRequest* request) {
     if (name == "allow_other") return request->allow_other = true, Status::ok();
     if (name == "allow_root") return request->allow_root = true, Status::ok();
     if (name == "io_uring") return request->io_uring = true, Status::ok();
+    if (name == "acl" || name == "noacl") return request->acl = name == "acl", Status::ok();
     if (is_pass_through_mount_flag(name)) {
       request->mount_flags.push_back(name);
       return Status::ok();
@@ -139,12 +140,14 @@ Result<ResolvedMount> resolve_mount_request(const MountRequest& request) {
   resolved.mount.upload_threads = request.threads;
   resolved.mount.metadata_interval_s = request.metadata_upload_interval_s;
   resolved.mount.keep_metadata_versions = request.metadata_versions;
+  resolved.mount.posix_acl = request.acl;
 
   resolved.fuse.fsname = request.storage_url;
   resolved.fuse.allow_other = request.allow_other;
   resolved.fuse.allow_root = request.allow_root;
   resolved.fuse.debug = request.debug;
   resolved.fuse.io_uring = request.io_uring;
+  resolved.fuse.posix_acl = request.acl;
   resolved.fuse.mount_flags = request.mount_flags;
   return resolved;
 }

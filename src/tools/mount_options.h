@@ -24,6 +24,7 @@ struct MountRequest {
   bool allow_other = false;
   bool allow_root = false;
   bool io_uring = false;  // requests through the kernel's io_uring queues
+  bool acl = false;       // POSIX ACLs
   std::string cachedir;  // empty: the default cache root
   std::string cachesize = "4G";
   std::string compress = "zstd-3";
@@ -38,7 +39,7 @@ struct MountRequest {
 };
 
 // Applies one -o list ("rw,noatime,cachedir=/x,_netdev"). Recognized:
-//   fg | foreground, debug, quiet, allow_other, allow_root, io_uring,
+//   fg | foreground, debug, quiet, allow_other, allow_root, io_uring, acl | noacl,
 //   cachedir=D, cachesize=SIZE, compress=C, threads=N,
 //   metadata-upload-interval=S, metadata-versions=N, authfile=F, fsync=local|upload,
 //   backend-options=K=V:FLAG:... (':' separates items because ',' separates -o options),

@@ -95,6 +95,21 @@ TEST(ResolveMount, DefaultsAndConversions) {
   EXPECT_EQ(resolved->cache_root, "/tmp/c");
   EXPECT_TRUE(resolved->fuse.allow_other);
   EXPECT_EQ(resolved->fuse.mount_flags, std::vector<std::string>{"ro"});
+  EXPECT_FALSE(resolved->mount.posix_acl);
+}
+
+TEST(ResolveMount, AclReachesTheFilesystemAndTheKernel) {
+  MountRequest request = base_request();
+  ASSERT_TRUE(apply_mount_option_list("acl", &request).is_ok());
+  auto resolved = resolve_mount_request(request);
+  ASSERT_TRUE(resolved.is_ok());
+  EXPECT_TRUE(resolved->mount.posix_acl);
+  EXPECT_TRUE(resolved->fuse.posix_acl);
+  ASSERT_TRUE(apply_mount_option_list("noacl", &request).is_ok());  // the last one wins
+  resolved = resolve_mount_request(request);
+  ASSERT_TRUE(resolved.is_ok());
+  EXPECT_FALSE(resolved->mount.posix_acl);
+  EXPECT_FALSE(resolved->fuse.posix_acl);
 }
 
 TEST(ResolveMount, RejectsBadValues) {
