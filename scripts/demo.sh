@@ -42,7 +42,7 @@ if mountpoint -q "$mountpoint"; then
   echo "demo: $mountpoint is already mounted"
 else
   echo "demo: mounting it at $mountpoint"
-  "$tools/mount.hoardfs" --authfile "$authfile" --cachedir "$cache" \
+  "$tools/mount.hoardfs" --acl --authfile "$authfile" --cachedir "$cache" \
     "local://$storage" "$mountpoint"
 fi
 
@@ -61,6 +61,6 @@ passphrase in $authfile). Try:
   $tools/hoardfs lock $mountpoint/etc-snapshot    # now immutable, even for root
   $tools/umount.hoardfs $mountpoint               # upload everything and unmount
   rm -rf $cache                                   # even with the cache gone...
-  $tools/mount.hoardfs --authfile $authfile --cachedir $cache local://$storage $mountpoint
+  $tools/mount.hoardfs --acl --authfile $authfile --cachedir $cache local://$storage $mountpoint
                                                   # ...everything is back
 NEXT
