@@ -465,6 +465,14 @@ void BlockCache::forget(uint64_t ino, uint64_t blockno) {
   if (it != entries_.end()) remove_locked(it);
 }
 
+bool BlockCache::present(uint64_t ino, uint64_t first, uint64_t last) {
+  std::lock_guard lock(mu_);
+  for (uint64_t blockno = first; blockno <= last; ++blockno) {
+    if (entries_.find({ino, blockno}) == entries_.end()) return false;
+  }
+  return true;
+}
+
 uint64_t BlockCache::inode_bytes(uint64_t ino) {
   std::lock_guard lock(mu_);
   uint64_t total = 0;

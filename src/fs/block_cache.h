@@ -128,6 +128,9 @@ class BlockCache {
   // Stops the workers (after flush_all() for a clean shutdown).
   void stop();
 
+  // Whether every block from `first` to `last` has an entry: cached, or
+  // being loaded (read-ahead).
+  bool present(uint64_t ino, uint64_t first, uint64_t last);
   // Reads [offset, offset+length) of the block into out (appending; bytes past
   // the block's data are zeros). Returns 0 or an errno.
   // `file_blocks` (blocks in the file) bounds read-ahead.

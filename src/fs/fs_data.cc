@@ -75,6 +75,11 @@ int FilesystemImpl::read(uint64_t ino, uint64_t /*fh*/, uint64_t offset, size_t 
   });
 }
 
+bool FilesystemImpl::read_would_fetch(uint64_t ino, uint64_t offset, size_t size) {
+  if (size == 0) return false;
+  return !cache_->present(ino, offset / block_size_, (offset + size - 1) / block_size_);
+}
+
 int FilesystemImpl::write(uint64_t ino, uint64_t /*fh*/, uint64_t offset, std::string_view data,
                           size_t* written) {
   return guarded("write", [&] {

@@ -140,6 +140,9 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
       log::warning("io_uring asked for, but the kernel does not allow it (fuse.enable_uring=N); using /dev/fuse");
     } else {
       uring = std::make_unique<fuse_internal::UringTransport>(4);
+      uring->set_read_probe([&fs](uint64_t ino, uint64_t offset, uint32_t size) {
+        return fs.read_would_fetch(ino, offset, size);
+      });
       context.uring = uring.get();
       if (!uring->attach(session)) {
         context.uring = nullptr;

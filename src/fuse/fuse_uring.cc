@@ -63,10 +63,11 @@ constexpr uint64_t kWakeTag = 1;  // user_data of the eventfd poll
 
 // Whether a request may wait long on the backend, on other threads or on
 // the kernel: those are served by the pool instead of the CPU's ring thread.
-// Reads are not among them: a cold one waits for its block's fetch, which
-// the block cache's read-ahead workers have usually started already, and
-// going through the pool cost more than it saved (2 GiB cold read: 3.5-4.0 s
-// through the pool, 3.0-3.1 s on the ring thread).
+// Reads only when they would start a fetch (the read probe, checked in
+// handle_request): a block already cached or on its way from the block
+// cache's read-ahead is read at once, and sending every read through the pool
+// cost more than it saved (2 GiB cold read: 3.5-4.0 s through the pool,
+// 3.0-3.1 s on the ring thread).
 // Among extended attributes only the control ones (user.hoardfs.*: commands,
 // the settled wait) can; cp asks for security.capability before every
 // write, which is answered at once.
@@ -149,6 +150,7 @@ struct UringTransport::State {
   fuse_session* session = nullptr;
   int device_fd = -1;
   unsigned pool_size = 4;
+  UringTransport::ReadProbe read_probe;  // reads that would fetch go to the pool
 
   // From the INIT exchange.
   std::atomic<bool> init_seen{false};
@@ -458,7 +460,12 @@ void UringTransport::State::handle_request(RingEntry& entry) {
     std::lock_guard lock(inflight_mutex);
     inflight[in->unique] = &entry;
   }
-  if (served_by_pool(in->opcode, entry.payload, ent.payload_sz)) {
+  bool to_pool = served_by_pool(in->opcode, entry.payload, ent.payload_sz);
+  if (in->opcode == FUSE_READ && read_probe && op_size >= sizeof(fuse_read_in)) {
+    const auto* read_in = reinterpret_cast<const fuse_read_in*>(entry.header->op_in);
+    to_pool = read_probe(in->nodeid, read_in->offset, read_in->size);
+  }
+  if (to_pool) {
     {
       std::lock_guard lock(pool_mutex);
       pool_work.push_back(&entry);
@@ -521,6 +528,8 @@ void UringTransport::State::commit(RingEntry& entry) {
     if (::write(queue.wake_fd, &one, sizeof one) < 0) log::error("fuse: cannot wake ring thread {}", queue.qid);
   }
 }
+
+void UringTransport::set_read_probe(ReadProbe probe) { state_->read_probe = std::move(probe); }
 
 UringTransport::UringTransport(unsigned pool_threads) : state_(std::make_unique<State>()) {
   state_->pool_size = pool_threads == 0 ? 1 : pool_threads;

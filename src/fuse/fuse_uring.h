@@ -30,6 +30,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 struct fuse_session;
@@ -49,6 +50,12 @@ class UringTransport {
 
   // True once every CPU's ring is registered (requests then use the rings).
   bool active() const;
+
+  // Tells which reads would wait for the backend (inode, offset, size): those
+  // go to the pool, so that a slow fetch does not hold up the requests queued
+  // behind it on the same CPU. Set before attach().
+  using ReadProbe = std::function<bool(uint64_t ino, uint64_t offset, uint32_t size)>;
+  void set_read_probe(ReadProbe probe);
 
   // Stops the ring and pool threads; the session loop must have ended.
   void stop();

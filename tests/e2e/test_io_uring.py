@@ -5,7 +5,9 @@ otherwise, with the same results. user.hoardfs.transport on the root says
 which. The tree written through the rings must read back the same from an
 empty cache (so it reached the backend), with hard links, symlinks, extended
 attributes (served by the pool threads), large reads and writes (1 MiB
-requests, the ring buffer size) and renames.
+requests, the ring buffer size) and renames. Reads that must wait for the
+backend are served by the pool too: four of them from one CPU, on a backend
+slowed to 1 s per request, overlap instead of queueing behind each other.
 
 SKIP when the kernel has no FUSE over io_uring (before Linux 6.14). The
 kernel switch is put back as it was."""
@@ -14,6 +16,8 @@ import os
 import random
 import shutil
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hoardfs_e2e import (URING_SWITCH, Checks, Hoard, assert_same_tree, check_eq, log,  # noqa: E402
@@ -116,6 +120,46 @@ def same_tree_from_an_empty_cache(h, expected_dir):
     h.umount()
 
 
+def slow_fetches_leave_the_queue_free(h):
+    """Four readers on one CPU, each reading a file whose block must come from
+    a backend that takes 1 s per request: the fetches wait in the pool side by
+    side, not one after another on that CPU's ring thread (4 s and more)."""
+    latency_s = 1.0
+    rng = random.Random(11)
+    contents = {f"slow{i}": rng.randbytes(600 * 1024) for i in range(4)}  # one unpacked block each
+    set_switch("Y")
+    h.mount("-o", "io_uring")
+    for name, data in contents.items():
+        with open(os.path.join(h.mnt, name), "wb") as f:
+            f.write(data)
+    h.umount()
+    shutil.rmtree(h.cache)
+    os.mkdir(h.cache)
+    h.mount("-o", "io_uring", "--backend-options", f"fault-latency-ms={int(latency_s * 1000)}")
+    check_eq(transport(h), "io_uring", "transport with a slow backend")
+    results = {}
+
+    def reader(name):
+        os.sched_setaffinity(0, {0})  # this thread: CPU 0's queue
+        with open(os.path.join(h.mnt, name), "rb") as f:
+            results[name] = f.read()
+
+    threads = [threading.Thread(target=reader, args=(name,)) for name in contents]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    log(f"    4 reads of uncached blocks from one CPU, backend latency {latency_s:.1f} s: {elapsed:.2f} s")
+    check_eq(results, contents, "files read back through a slow backend")
+    if elapsed >= 3 * latency_s:
+        raise AssertionError(f"4 fetches from one CPU took {elapsed:.2f} s with {latency_s:.1f} s per backend "
+                             f"request: they waited one after another on the CPU's ring thread")
+    h.mount_args = ["-o", "io_uring"]
+    h.umount()
+
+
 def main():
     require_environment()
     if not os.path.exists(URING_SWITCH):
@@ -134,6 +178,7 @@ def main():
             checks.run("plain_mount_ignores_the_switch", plain_mount_ignores_the_switch, h)
             if checks.run("tree_through_the_rings", tree_through_the_rings, h, expected):
                 checks.run("same_tree_from_an_empty_cache", same_tree_from_an_empty_cache, h, expected)
+            checks.run("slow_fetches_leave_the_queue_free", slow_fetches_leave_the_queue_free, h)
     finally:
         set_switch("Y" if original in ("Y", "1") else "N")
     checks.finish()

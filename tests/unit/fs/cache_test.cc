@@ -65,6 +65,23 @@ TEST_F(CacheTest, ShrinkingTheLimitEvictsCleanBlocks) {
   EXPECT_EQ(read(a), data);
 }
 
+TEST_F(CacheTest, ReadWouldFetchOnlyWhatTheCacheLacks) {
+  mount();
+  uint64_t a = create(kRootInode, "a");
+  write(a, 0, random_bytes(3 * kTestBlock));
+  EXPECT_FALSE(fs_->read_would_fetch(a, 0, 3 * kTestBlock));  // written: in the cache
+  unmount();
+  drop_cache();
+  mount();
+  a = lookup(kRootInode, "a");
+  EXPECT_TRUE(fs_->read_would_fetch(a, 0, 4096));
+  EXPECT_EQ(read(a, 0, 4096).size(), 4096u);  // block 0 fetched (and, by read-ahead, the next ones)
+  EXPECT_FALSE(fs_->read_would_fetch(a, 0, kTestBlock));
+  EXPECT_FALSE(fs_->read_would_fetch(a, 100, 0));
+  // A range that reaches an absent block would fetch.
+  EXPECT_TRUE(fs_->read_would_fetch(a, 0, 10 * kTestBlock));
+}
+
 TEST_F(CacheTest, SequentialReadsAreServedAfterEviction) {
   options_.cache_bytes = 2 * kTestBlock;
   options_.readahead_blocks = 2;
