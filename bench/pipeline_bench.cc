@@ -331,7 +331,7 @@ void BM_SqlLookup(benchmark::State& state) {
 }
 BENCHMARK(BM_SqlLookup)->Arg(1)->Arg(0)->UseRealTime();
 
-// Like FilesystemImpl::commit_block() for a block seen for the first time:
+// Like FilesystemImpl::record_block() for a block seen for the first time:
 // one transaction with the object, the block (unique hash) and the extent.
 void BM_SqlCommitNewBlock(benchmark::State& state) {
   auto db = new_database("blocks");
@@ -366,7 +366,7 @@ void BM_SqlCommitNewBlock(benchmark::State& state) {
 }
 BENCHMARK(BM_SqlCommitNewBlock)->UseRealTime();
 
-// commit_block() for a block already stored (dedup): find it by hash, count
+// record_block() for a block already stored (dedup): find it by hash, count
 // one more reference, add the extent.
 void BM_SqlCommitDedupBlock(benchmark::State& state) {
   constexpr int kStored = 10000;

@@ -592,8 +592,7 @@ void BlockCache::writeback_loop() {
       if (options_.pack_small_blocks && e.size <= options_.block_size / 4) {
         small.push_back(key);
       } else {
-        Key k = key;
-        enqueue([this, k] { upload(k); });
+        enqueue([this, k = key] { upload({k}); });
       }
     }
     // Packs of at most block_size bytes and 256 blocks.
@@ -606,14 +605,9 @@ void BlockCache::writeback_loop() {
         bytes += size;
         ++end;
       }
-      if (end - first == 1) {
-        Key k = small[first];
-        enqueue([this, k] { upload(k); });
-      } else {
-        std::vector<Key> pack(small.begin() + static_cast<std::ptrdiff_t>(first),
-                              small.begin() + static_cast<std::ptrdiff_t>(end));
-        enqueue([this, pack = std::move(pack)] { upload_pack(pack); });
-      }
+      std::vector<Key> pack(small.begin() + static_cast<std::ptrdiff_t>(first),
+                            small.begin() + static_cast<std::ptrdiff_t>(end));
+      enqueue([this, pack = std::move(pack)] { upload(pack); });
       first = end;
     }
     if (cached_bytes_ > max_bytes_) evict_clean_until(max_bytes_ * 9 / 10);
@@ -660,87 +654,13 @@ void BlockCache::mark_clean(const Key& key, uint64_t id, uint64_t generation) {
   }
 }
 
-void BlockCache::upload(const Key& key) {
-  std::unique_lock lock(mu_);
-  auto it = entries_.find(key);
-  if (it == entries_.end()) return;
-  const uint64_t id = it->second.id;
-  auto finish = [&](bool failed, const Status& error) { finish_upload_locked(key, id, failed, error); };
-  if (stopping_ || !it->second.dirty || it->second.writers > 0) return finish(false, {});
-  const uint64_t generation = it->second.generation;
-  const uint64_t size = it->second.size;
-  lock.unlock();
-
-  std::string data;
-  int err = read_file(path_of(key), 0, size, &data);
-  lock.lock();
-  it = entries_.find(key);
-  if (it == entries_.end() || it->second.id != id) return;
-  if (err != 0) {
-    return finish(true, Status::from_errno(err, "reading cache file " + path_of(key)));
-  }
-  // A writer got in while we copied: try again later with a stable copy.
-  if (it->second.generation != generation || it->second.writers > 0) return finish(false, {});
-  lock.unlock();
-
-  BlockCommit commit;
-  commit.ino = key.first;
-  commit.blockno = key.second;
-  commit.size = data.size();
-  commit.hole = all_zero(data);
-  if (!commit.hole) commit.hash = hash_block(codec_.keys(), data);
-  auto still_cached = [&] {
-    std::lock_guard guard(mu_);
-    auto cur = entries_.find(key);
-    return cur != entries_.end() && cur->second.id == id;
-  };
-  auto committed = [&] { mark_clean(key, id, generation); };
-  // Two workers with the same new block would both upload it; the second
-  // waits for the first and then finds the block stored.
-  if (!commit.hole) {
-    std::unique_lock guard(mu_);
-    changed_.wait(guard, [&] { return stopping_ || hashes_in_flight_.count(commit.hash) == 0; });
-    hashes_in_flight_.insert(commit.hash);
-  }
-  bool force_upload = false;
-  bool dropped = false;
-  Status upload_error;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    if (!commit.hole && (force_upload || !catalog_.has_block(commit.hash))) {
-      commit.new_object = object_names::new_data_object();
-      std::string stored = codec_.encode(commit.new_object, data);
-      commit.new_object_stored_size = stored.size();
-      Status s = backend_.put(commit.new_object, stored);
-      if (!s.is_ok()) {
-        log::error("upload of block {} of inode {} failed: {}", key.second, key.first, s.to_string());
-        upload_error = s;
-        catalog_.backend_write_failed(s);
-        break;
-      }
-    }
-    CommitOutcome outcome = catalog_.commit_block(commit, still_cached, committed);
-    if (outcome == CommitOutcome::kNeedsUpload) {
-      force_upload = true;
-      continue;
-    }
-    if (outcome == CommitOutcome::kDropped && !commit.new_object.empty()) {
-      // Never referenced by any metadata: safe to delete at once.
-      backend_.remove({commit.new_object});
-    }
-    dropped = outcome == CommitOutcome::kDropped;
-    break;
-  }
-  lock.lock();
-  if (dropped) drop_if_unchanged_locked(key, id, generation);
-  if (!commit.hole) hashes_in_flight_.erase(commit.hash);
-  finish(!upload_error.is_ok(), upload_error);
-}
-
-// Like upload() for several small blocks, the new ones stored together in
-// one object. A member that cannot go now (written meanwhile, its block
-// being uploaded by another worker, freed meanwhile) stays dirty and goes
-// at the next write-back pass.
-void BlockCache::upload_pack(const std::vector<Key>& keys) {
+// Uploads dirty blocks: each new distinct one once, together in one new
+// object (one block alone, or a pack of small ones), then records them all
+// in one transaction. A block already stored (dedup) costs no bytes. A
+// member that cannot go now (written meanwhile, its block being uploaded by
+// another worker, freed meanwhile) stays dirty and goes at the next
+// write-back pass.
+void BlockCache::upload(const std::vector<Key>& keys) {
   struct Member {
     Key key;
     uint64_t id = 0, generation = 0, size = 0;
@@ -831,7 +751,12 @@ void BlockCache::upload_pack(const std::vector<Key>& keys) {
     if (known == offset_of.end()) {
       if (catalog_.has_block(c.hash)) continue;  // a dedup hit: no bytes needed
       known = offset_of.emplace(c.hash, plaintext.size()).first;
-      plaintext += members[member_of[i]].data;
+      std::string& data = members[member_of[i]].data;  // not needed after this
+      if (plaintext.empty()) {
+        plaintext = std::move(data);  // a lone block: no copy
+      } else {
+        plaintext += data;
+      }
     }
     c.new_object = object;
     c.obj_offset = known->second;
@@ -846,7 +771,7 @@ void BlockCache::upload_pack(const std::vector<Key>& keys) {
     }
     upload_error = backend_.put(object, stored);
     if (!upload_error.is_ok()) {
-      log::error("upload of {} small blocks failed: {}", offset_of.size(), upload_error.to_string());
+      log::error("upload of {} block(s) failed: {}", offset_of.size(), upload_error.to_string());
       catalog_.backend_write_failed(upload_error);
     }
   }

@@ -84,14 +84,13 @@ class BlockCatalog {
   virtual ~BlockCatalog() = default;
   virtual std::optional<StoredBlock> stored_block(uint64_t ino, uint64_t blockno) = 0;
   virtual bool has_block(const BlockHash& hash) = 0;
-  // Records the commit if `still_cached()` (called under the catalog lock)
-  // says the entry exists; then calls `committed()` under the same lock.
-  virtual CommitOutcome commit_block(const BlockCommit& commit, const std::function<bool()>& still_cached,
-                                     const std::function<void()>& committed) = 0;
-  // Several blocks uploaded together in one new object (a pack), recorded in
-  // one transaction: commits[i] as commit_block() would, except that a block
-  // found stored meanwhile leaves the pack alone (its other blocks use it).
-  // `*object_used` tells whether any block now lives in the new object.
+  // Blocks uploaded together in one new object (one block alone, or a pack),
+  // recorded in one transaction: commits[i] if `still_cached(i)` (called
+  // under the catalog lock) says its entry exists, then `committed(i)` under
+  // the same lock. A block found stored meanwhile is counted once more and
+  // leaves the object alone; one whose stored copy was freed meanwhile
+  // (no bytes uploaded) is kNeedsUpload. `*object_used` tells whether any
+  // block now lives in the new object.
   virtual std::vector<CommitOutcome> commit_pack(const std::vector<BlockCommit>& commits,
                                                  const std::function<bool(size_t)>& still_cached,
                                                  const std::function<void(size_t)>& committed,
@@ -194,8 +193,8 @@ class BlockCache {
   void writeback_loop();
   void worker_loop();
   void enqueue(std::function<void()> task);
-  void upload(const Key& key);
-  void upload_pack(const std::vector<Key>& keys);
+  // Uploads the blocks in one new object (one block, or a pack of small ones).
+  void upload(const std::vector<Key>& keys);
   // The end of an upload attempt of entry `id` at `key` (mu_ held).
   void finish_upload_locked(const Key& key, uint64_t id, bool failed, const Status& error);
   // The catalog refused the block (past the end of its file, or of no file):

@@ -106,8 +106,6 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   // BlockCatalog
   std::optional<StoredBlock> stored_block(uint64_t ino, uint64_t blockno) override;
   bool has_block(const BlockHash& hash) override;
-  CommitOutcome commit_block(const BlockCommit& commit, const std::function<bool()>& still_cached,
-                             const std::function<void()>& committed) override;
   std::vector<CommitOutcome> commit_pack(const std::vector<BlockCommit>& commits,
                                          const std::function<bool(size_t)>& still_cached,
                                          const std::function<void(size_t)>& committed, bool* object_used) override;
@@ -148,8 +146,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   void release_extents_from(uint64_t ino, uint64_t first_blockno);
   void release_block(uint64_t block_id);
   // The catalog part of a block commit (mu_ held, inside a transaction).
-  // `packed`: new_object holds other blocks too, so it is never garbage here.
-  CommitOutcome record_block(const BlockCommit& commit, bool packed, bool* object_used);
+  CommitOutcome record_block(const BlockCommit& commit, bool* object_used);
   bool is_ancestor(uint64_t ancestor, uint64_t dir);
   void make_durable();
   // Commits the open batch, if any. Throws when the commit fails.

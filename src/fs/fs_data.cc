@@ -339,21 +339,6 @@ bool FilesystemImpl::has_block(const BlockHash& hash) {
   return found;
 }
 
-CommitOutcome FilesystemImpl::commit_block(const BlockCommit& c, const std::function<bool()>& still_cached,
-                                           const std::function<void()>& committed) {
-  std::lock_guard lock(mu_);
-  if (!still_cached()) return CommitOutcome::kDropped;
-  sql::Transaction txn(db_);
-  bool object_used = false;
-  const CommitOutcome outcome = record_block(c, false, &object_used);
-  txn.commit();
-  if (outcome != CommitOutcome::kCommitted) return outcome;
-  // The entry may be evicted once clean: what it holds must be on record first.
-  commit_batch();
-  committed();
-  return outcome;
-}
-
 std::vector<CommitOutcome> FilesystemImpl::commit_pack(const std::vector<BlockCommit>& commits,
                                                        const std::function<bool(size_t)>& still_cached,
                                                        const std::function<void(size_t)>& committed,
@@ -363,7 +348,7 @@ std::vector<CommitOutcome> FilesystemImpl::commit_pack(const std::vector<BlockCo
   *object_used = false;
   sql::Transaction txn(db_);
   for (size_t i = 0; i < commits.size(); ++i) {
-    if (still_cached(i)) outcomes[i] = record_block(commits[i], true, object_used);
+    if (still_cached(i)) outcomes[i] = record_block(commits[i], object_used);
   }
   txn.commit();
   commit_batch();
@@ -373,7 +358,7 @@ std::vector<CommitOutcome> FilesystemImpl::commit_pack(const std::vector<BlockCo
   return outcomes;
 }
 
-CommitOutcome FilesystemImpl::record_block(const BlockCommit& c, bool packed, bool* object_used) {
+CommitOutcome FilesystemImpl::record_block(const BlockCommit& c, bool* object_used) {
   auto row = load_inode(c.ino);
   if (!row || c.blockno * block_size_ >= row->size) return CommitOutcome::kDropped;
   const uint64_t offset = c.blockno * block_size_;
@@ -394,9 +379,9 @@ CommitOutcome FilesystemImpl::record_block(const BlockCommit& c, bool packed, bo
       st.reset();
     }
     if (block_id) {
+      // Someone stored the same block first: our copy is not needed (the
+      // uploader deletes the object if no block of it is recorded).
       q("UPDATE blocks SET refcount = refcount + 1 WHERE id = ?").bind(*block_id).run();
-      // Someone stored the same block first: our copy is not needed.
-      if (!packed && !c.new_object.empty()) q("INSERT INTO garbage(name) VALUES (?)").bind(c.new_object).run();
     } else if (c.new_object.empty()) {
       return CommitOutcome::kNeedsUpload;  // nothing changed yet
     } else {
