@@ -404,8 +404,10 @@ int BlockCache::write(uint64_t ino, uint64_t blockno, uint32_t offset, std::stri
   mark_dirty_locked(key, *entry);
   lock.unlock();
   // No O_CREAT: if a truncate dropped the entry meanwhile, the write is lost
-  // to that truncate, as if it came first.
-  err = write_file(path_of(key), offset, data, whole_block ? O_TRUNC : 0);
+  // to that truncate, as if it came first. No O_TRUNC for a whole block
+  // either: it covers what the file holds, and a write that fails half way
+  // (full cache disk) then leaves the rest of the old content in place.
+  err = write_file(path_of(key), offset, data, 0);
   if (err == ENOENT) err = 0;
   lock.lock();
   auto it = entries_.find(key);
@@ -413,8 +415,17 @@ int BlockCache::write(uint64_t ino, uint64_t blockno, uint32_t offset, std::stri
     Entry& e = it->second;
     e.writers--;
     e.pins--;
-    uint64_t end = offset + data.size();
-    if (whole_block || end > e.size) set_size_locked(e, whole_block ? data.size() : end);
+    const uint64_t end = offset + data.size();
+    if (err == 0) {
+      if (end > e.size) set_size_locked(e, end);
+    } else if (end > e.size && e.writers == 0) {
+      // The failed write may have lengthened the file past the entry's data:
+      // cut it back, or a later write or truncate past the old end would
+      // show those bytes.
+      if (::truncate(path_of(key).c_str(), static_cast<off_t>(e.size)) != 0) {
+        log::warning("cannot cut back cache file {} after a failed write: {}", path_of(key), std::strerror(errno));
+      }
+    }
     e.dirtied_at = std::chrono::steady_clock::now();
     changed_.notify_all();
   }

@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hoardfs_e2e import Checks, Hoard, log, require_environment, skip  # noqa: E402
+from hoardfs_e2e import Checks, Hoard, check_eq, log, require_environment, skip  # noqa: E402
 
 MiB = 1 << 20
 
@@ -133,7 +133,41 @@ def main():
             checks.run("fill_the_cache_disk", fill_disk)
             checks.run("create_on_a_full_disk_fails_cleanly", create_on_full_disk_is_enospc)
             checks.run("write_fails_cleanly_on_a_full_disk", write_on_full_disk)
+            def partial_write_leaves_nothing_past_the_end():
+                # 256 KiB free: a 1 MiB write gets part of its block into the
+                # cache file, then fails. Growing the file afterwards must
+                # show zeros there, not the bytes of the failed write.
+                with open(filler, "r+b") as f:
+                    f.truncate(os.fstat(f.fileno()).st_size - 256 * 1024)
+                path = os.path.join(h.mnt, "partial")
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+                try:
+                    written = os.write(fd, os.urandom(MiB))
+                except OSError as e:
+                    if e.errno != errno.ENOSPC:
+                        raise
+                    written = 0
+                finally:
+                    try:
+                        os.close(fd)
+                    except OSError as e:
+                        if e.errno != errno.ENOSPC:
+                            raise
+                log(f"1 MiB write with 256 KiB free: {written} bytes written")
+                size = os.stat(path).st_size
+                check_eq(size, written, "size of a file after a failed write")
+                os.truncate(path, size + MiB)
+                with open(path, "rb") as f:
+                    f.seek(size)
+                    tail = f.read()
+                if tail != bytes(MiB):
+                    raise AssertionError(f"growing the file past a failed write: {sum(1 for b in tail if b)} of "
+                                         f"{len(tail)} bytes past the old end are not zero")
+                os.unlink(path)
+
+            checks.run("partial_write_leaves_nothing_past_the_end", partial_write_leaves_nothing_past_the_end)
             checks.run("write_works_when_space_returns", write_after_space_returns)
+
             checks.run("umount", h.umount)
             checks.run("reserve_gone_after_umount", reserve_gone_after_umount)
             subprocess.run(["umount", h.cache], check=True)
