@@ -43,6 +43,14 @@ def getfacl(root):
     return "\n\n".join(sorted(block.strip() for block in out.split("\n\n") if block.strip()))
 
 
+def fresh_dir(root, name):
+    """A new 0755 directory (whatever the umask) for one step."""
+    d = os.path.join(root, name)
+    os.mkdir(d)
+    os.chmod(d, 0o755)
+    return d
+
+
 def touch(path, mode=0o644):
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
 
@@ -61,9 +69,7 @@ def access_acl_and_mode(h, ext4):
     """The same steps on the mount and on a local directory: same getfacl and modes."""
     results = []
     for root in (h.mnt, ext4):
-        d = os.path.join(root, "access")
-        os.mkdir(d, 0o755)
-        os.chmod(d, 0o755)
+        d = fresh_dir(root, "access")
         touch(os.path.join(d, "f"))
         run(["setfacl", "-m", "u:1000:rwx,g:50:r", os.path.join(d, "f")])
         mode_after_set = os.stat(os.path.join(d, "f")).st_mode & 0o7777
@@ -79,9 +85,7 @@ def access_acl_and_mode(h, ext4):
 def default_acl_inherited(h, ext4):
     results = []
     for root in (h.mnt, ext4):
-        d = os.path.join(root, "inherit")
-        os.mkdir(d, 0o755)
-        os.chmod(d, 0o755)
+        d = fresh_dir(root, "inherit")
         run(["setfacl", "-d", "-m", "u:1000:rwx,g::rx,o::-", d])
         # umask 077 would make 0600/0700; under a default ACL it is ignored.
         run(["touch", os.path.join(d, "new-file")], umask=0o077)
@@ -98,9 +102,7 @@ def default_acl_inherited(h, ext4):
 
 
 def enforced_for_another_user(h):
-    d = os.path.join(h.mnt, "enforce")
-    os.mkdir(d, 0o755)
-    os.chmod(d, 0o755)
+    d = fresh_dir(h.mnt, "enforce")
     for name, mode, spec in (("granted", 0o640, "u:65534:r"), ("denied", 0o644, "u:65534:-"),
                              ("writable", 0o644, "u:65534:rw")):
         with open(os.path.join(d, name), "wb") as f:
