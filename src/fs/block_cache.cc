@@ -401,7 +401,9 @@ int BlockCache::write(uint64_t ino, uint64_t blockno, uint32_t offset, std::stri
   const bool append = offset == entry->size && (!entry->dirty || entry->filled_in_order);
   entry->filled_in_order = whole_block || append;
   entry->writers++;
+  const bool was_clean = !entry->dirty;  // the block as stored (or not stored at all)
   mark_dirty_locked(key, *entry);
+  const uint64_t generation = entry->generation;
   lock.unlock();
   // No O_CREAT: if a truncate dropped the entry meanwhile, the write is lost
   // to that truncate, as if it came first. No O_TRUNC for a whole block
@@ -418,6 +420,14 @@ int BlockCache::write(uint64_t ino, uint64_t blockno, uint32_t offset, std::stri
     const uint64_t end = offset + data.size();
     if (err == 0) {
       if (end > e.size) set_size_locked(e, end);
+    } else if (was_clean && e.generation == generation && e.writers == 0) {
+      // Nothing but this failed write changed the block: forget what it
+      // left, so the block is read as stored (a whole-block write does not
+      // fetch the old content, which the entry would otherwise replace with
+      // a partial write or nothing at the next upload).
+      // A reader holding it meanwhile gets what a concurrent truncate leaves.
+      remove_locked(it);
+      return err;
     } else if (end > e.size && e.writers == 0) {
       // The failed write may have lengthened the file past the entry's data:
       // cut it back, or a later write or truncate past the old end would
@@ -724,16 +734,25 @@ void BlockCache::upload(const std::vector<Key>& keys) {
     commits.push_back(c);
     member_of.push_back(i);
   }
-  // Blocks another worker is uploading right now wait for the next pass.
+  // A block another worker is uploading right now: a lone one waits for it
+  // and then finds it stored (it holds no claim another worker could wait
+  // for); a pack member goes again a little later, without a busy loop of
+  // re-reading and re-hashing it while the other upload lasts.
   std::vector<BlockHash> claimed;
   lock.lock();
   for (size_t i = 0; i < commits.size(); ++i) {
     if (commits[i].hole) continue;
+    if (commits.size() == 1) {
+      changed_.wait(lock, [&] { return stopping_ || hashes_in_flight_.count(commits[i].hash) == 0; });
+    }
     if (hashes_in_flight_.count(commits[i].hash) != 0 &&
         std::find(claimed.begin(), claimed.end(), commits[i].hash) == claimed.end()) {
       Member& m = members[member_of[i]];
       m.active = false;
       finish_upload_locked(m.key, m.id, false, {});
+      if (auto cur = entries_.find(m.key); cur != entries_.end() && cur->second.id == m.id) {
+        cur->second.retry_after = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+      }
       continue;
     }
     if (hashes_in_flight_.insert(commits[i].hash).second) claimed.push_back(commits[i].hash);
@@ -797,9 +816,18 @@ void BlockCache::upload(const std::vector<Key>& keys) {
       const Member& m = members[member_of[i]];
       mark_clean(m.key, m.id, m.generation);
     };
-    outcomes = catalog_.commit_pack(commits, still_cached, committed, &object_used);
-    // kNeedsUpload (freed meanwhile) members stay dirty for the next pass.
-    if (!plaintext.empty() && !object_used) backend_.remove({object});  // referenced by nothing
+    try {
+      outcomes = catalog_.commit_pack(commits, still_cached, committed, &object_used);
+      // kNeedsUpload (freed meanwhile) members stay dirty for the next pass.
+      if (!plaintext.empty() && !object_used) backend_.remove({object});  // referenced by nothing
+    } catch (const std::exception& e) {
+      // The database refused (a full disk, damage): the members stay dirty
+      // and go again. The object stays too, as a batch that failed to
+      // commit may still record it.
+      upload_error = Status::io_error(std::string("recording uploaded blocks: ") + e.what());
+      log::error("{}", upload_error.to_string());
+      outcomes.clear();
+    }
   }
   lock.lock();
   for (size_t i = 0; i < outcomes.size(); ++i) {

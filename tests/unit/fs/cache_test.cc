@@ -1,5 +1,9 @@
 // The block cache stays within its size limit, never evicts dirty blocks,
 // and pushes back on writers when uploads cannot keep up.
+#include <sys/resource.h>
+
+#include <csignal>
+
 #include "backend/memory/memory_backend.h"
 #include "fs_test_util.h"
 #include "hoardfs/backend_wrappers.h"
@@ -80,6 +84,36 @@ TEST_F(CacheTest, ReadWouldFetchOnlyWhatTheCacheLacks) {
   EXPECT_FALSE(fs_->read_would_fetch(a, 100, 0));
   // A range that reaches an absent block would fetch.
   EXPECT_TRUE(fs_->read_would_fetch(a, 0, 10 * kTestBlock));
+}
+
+TEST_F(CacheTest, AFailedWholeBlockWriteKeepsTheStoredBlock) {
+  options_.commit_interval_ms = 60000;  // no batch commit inside the window below
+  mount();
+  uint64_t a = create(kRootInode, "a");
+  const std::string old = random_bytes(2 * kTestBlock);
+  write(a, 0, old);
+  unmount();
+  drop_cache();
+  mount();
+  a = lookup(kRootInode, "a");
+  // Files may not grow past half a block for one write: the cache file of
+  // block 0 (not fetched first, as the write covers it) fails half way.
+  std::signal(SIGXFSZ, SIG_IGN);
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  rlimit small = saved;
+  small.rlim_cur = kTestBlock / 2;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  size_t written = 0;
+  const int err = fs_->write(a, 0, 0, random_bytes(kTestBlock), &written);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &saved), 0);
+  EXPECT_EQ(err, EFBIG);
+  EXPECT_TRUE(read(a) == old) << "the block as stored is gone from the cache";
+  unmount();
+  drop_cache();
+  mount();
+  a = lookup(kRootInode, "a");
+  EXPECT_TRUE(read(a) == old) << "the failed write reached the backend";
 }
 
 TEST_F(CacheTest, SequentialReadsAreServedAfterEviction) {
