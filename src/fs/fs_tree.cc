@@ -242,6 +242,8 @@ int FilesystemImpl::remove_tree(uint64_t parent, std::string_view name) {
     collect_tree(*top, &dirs);
     const int64_t now = now_ns();
     size_t removed = 0;
+    std::vector<uint64_t> removed_dirs;
+    if (S_ISDIR(top_row->mode)) removed_dirs.push_back(*top);
     for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
       std::vector<std::pair<int64_t, uint64_t>> entries;
       auto& st = q("SELECT id, inode FROM dentries WHERE parent = ?").bind(*it);
@@ -251,6 +253,7 @@ int FilesystemImpl::remove_tree(uint64_t parent, std::string_view name) {
         q("DELETE FROM dentries WHERE id = ?").bind(id).run();
         auto row = load_inode(child);
         if (!row) continue;
+        if (S_ISDIR(row->mode)) removed_dirs.push_back(child);
         row->nlink = S_ISDIR(row->mode) ? 0 : (row->nlink > 0 ? row->nlink - 1 : 0);
         row->ctime_ns = now;
         store_inode(*row);
@@ -273,6 +276,9 @@ int FilesystemImpl::remove_tree(uint64_t parent, std::string_view name) {
     touch_dir(parent, now);
     for (uint64_t ino : dirs) maybe_purge(ino);
     txn.commit();
+    // A removed directory a process still holds (its working directory) must
+    // not keep listing what it had.
+    for (uint64_t ino : removed_dirs) invalidate_entry_later(ino, "");
     log::info("hoardfs rm: removed {} entries", removed + 1);
     invalidate_entry_later(parent, std::string(name));
     return 0;

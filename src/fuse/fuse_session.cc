@@ -152,8 +152,8 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
   }
   // Tree operations (hoardfs rm, cp) change entries behind the kernel's back.
   fs.set_entry_invalidator([session](uint64_t parent, const std::string& name) {
-    if (name.empty()) {  // the attributes of inode `parent`
-      int rc = fuse_lowlevel_notify_inval_inode(session, parent, -1, 0);
+    if (name.empty()) {  // inode `parent`: its attributes, and its listing or pages
+      int rc = fuse_lowlevel_notify_inval_inode(session, parent, 0, 0);
       if (rc != 0 && rc != -ENOENT) log::debug("invalidating inode {}: {}", parent, std::strerror(-rc));
       return;
     }

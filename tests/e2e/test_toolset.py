@@ -463,6 +463,7 @@ def rm_removes_locked_tree(h):
     os.listdir(os.path.join(L, "sub"))
     check_eq("locked" in os.listdir(m), True, "the tree in its parent's listing")  # a listing the kernel keeps
     fd = os.open(os.path.join(L, "f"), os.O_RDONLY)
+    sub_fd = os.open(os.path.join(L, "sub"), os.O_RDONLY | os.O_DIRECTORY)  # like a shell's cwd
     try:
         before = h.stat_json()
         expect_ok(cli(h, "rm", L), "hoardfs rm of a locked tree")
@@ -476,8 +477,10 @@ def rm_removes_locked_tree(h):
                  "entries removed by hoardfs rm")
         check_eq(os.pread(fd, 100, 0), b"locked file content",
                  "read through a descriptor opened before hoardfs rm")
+        check_eq(os.listdir(sub_fd), [], "listing of a removed directory held open since before hoardfs rm")
     finally:
         os.close(fd)
+        os.close(sub_fd)
     # The same name again: a fresh, empty, unlocked directory, then a file.
     os.mkdir(L)
     check_eq(os.listdir(L), [], "listing of a new directory with the removed tree's name")
