@@ -134,6 +134,9 @@ class Filesystem {
   // range is neither in the local cache nor on its way (read-ahead). A hint
   // for the FUSE transport, which serves those reads off the CPU's queue.
   virtual bool read_would_fetch(uint64_t ino, uint64_t offset, size_t size) = 0;
+  // The kernel cannot enforce POSIX ACLs: treat them as without
+  // MountOptions::posix_acl (refused), before any request is served.
+  virtual void disable_posix_acl() = 0;
   virtual int write(uint64_t ino, uint64_t fh, uint64_t offset, std::string_view data,
                     size_t* written) = 0;
   virtual int flush(uint64_t ino, uint64_t fh) = 0;

@@ -77,6 +77,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
              struct stat* attr, uint64_t* fh) override;
   int read(uint64_t ino, uint64_t fh, uint64_t offset, size_t size, std::string* out) override;
   bool read_would_fetch(uint64_t ino, uint64_t offset, size_t size) override;
+  void disable_posix_acl() override { options_.posix_acl = false; }
   int write(uint64_t ino, uint64_t fh, uint64_t offset, std::string_view data, size_t* written) override;
   int flush(uint64_t ino, uint64_t fh) override;
   int release(uint64_t ino, uint64_t fh) override;

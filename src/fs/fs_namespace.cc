@@ -210,6 +210,7 @@ int FilesystemImpl::setattr(uint64_t ino, const AttrChanges& changes, const Call
     auto row = load_inode(ino);
     if (!row) return ENOENT;
     const int64_t now = now_ns();
+    sql::Transaction txn(db_);  // the mode and the ACL that follows it
     if (changes.mode) {
       row->mode = (row->mode & S_IFMT) | (changes.values.st_mode & 07777);
       acl_follow_mode(ino, row->mode);
@@ -220,6 +221,7 @@ int FilesystemImpl::setattr(uint64_t ino, const AttrChanges& changes, const Call
     if (changes.mtime) row->mtime_ns = changes.mtime_now ? now : to_ns(changes.values.st_mtim);
     row->ctime_ns = changes.ctime ? to_ns(changes.values.st_ctim) : now;
     store_inode(*row);
+    txn.commit();
     fill_stat(*row, attr);
     return 0;
   });

@@ -96,7 +96,8 @@ void op_init(void* userdata, fuse_conn_info* conn) {
       conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
       adapter->dont_mask = true;
     } else {
-      log::warning("the kernel cannot enforce POSIX ACLs; the acl option has no effect");
+      log::warning("the kernel cannot enforce POSIX ACLs: the acl option has no effect, ACLs are refused");
+      adapter->fs.disable_posix_acl();
     }
   }
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
