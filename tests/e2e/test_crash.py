@@ -310,14 +310,19 @@ class BackgroundWriter(threading.Thread):
 
     def run(self):
         n = 0
+        # Everything relative to the mount's root as opened now: once the
+        # kill and the lazy unmount have happened, a path through the
+        # mountpoint would reach the directory underneath, and files written
+        # there would count as fsync'd on the filesystem.
+        root = None
         try:
+            root = os.open(self.mnt, os.O_RDONLY | os.O_DIRECTORY)
             while not self.stop.is_set():
                 n += 1
                 rel = f"{self.prefix}{n:04d}"
                 self.touched.add(rel)
                 data = self.rng.randbytes(self.rng.randint(1, 400 * KiB))
-                fd = os.open(os.path.join(self.mnt, rel), os.O_WRONLY | os.O_CREAT | os.O_EXCL,
-                             0o644)
+                fd = os.open(rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=root)
                 try:
                     for off in range(0, len(data), 32 * KiB):
                         write_all(fd, data[off:off + 32 * KiB])
@@ -329,12 +334,15 @@ class BackgroundWriter(threading.Thread):
                 if self.durable and self.rng.random() < 0.2:
                     victim = self.rng.choice(sorted(self.durable))
                     del self.durable[victim]
-                    os.unlink(os.path.join(self.mnt, victim))
-                    fsync_dir(self.mnt)
+                    os.unlink(victim, dir_fd=root)
+                    os.fsync(root)
                     self.absent.add(victim)
                 self.ops += 1
         except OSError as e:
             self.error = e  # expected once the daemon is dead
+        finally:
+            if root is not None:
+                close_quietly(root)
 
 
 # --- the filesystem under test --------------------------------------------------
