@@ -19,10 +19,11 @@
 // and notifications still travel through /dev/fuse and libfuse's own loop.
 //
 // Requests that may wait long on something else (fsync, which waits for
-// uploads, and the user.hoardfs.* attributes that carry the control
-// commands) go to a few pool threads, so that they never hold up a CPU's
-// ring. Reads stay on the ring thread: the block cache fetches ahead with
-// its own workers, and the extra hand-over made cold reads a sixth slower.
+// uploads, the user.hoardfs.* attributes that carry the control commands,
+// and reads that would start a backend fetch: set_read_probe()) go to a few
+// pool threads, so that they never hold up a CPU's ring. Other reads stay on
+// the ring thread: the block cache fetches ahead with its own workers, and
+// sending every read through the pool made cold reads a sixth slower.
 #pragma once
 
 #include <sys/types.h>
