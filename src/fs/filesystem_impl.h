@@ -128,6 +128,8 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
     uint32_t mode = 0;
     std::string access, default_acl;  // xattr values; empty: none
   };
+  // The value of extended attribute `name` of `ino`, if it has one.
+  std::optional<std::string> stored_xattr(uint64_t ino, std::string_view name);
   NewInodeAcls new_inode_acls(uint64_t parent, uint32_t mode, const Caller& caller);
   void store_new_inode_acls(uint64_t ino, const NewInodeAcls& acls);
   // chmod of an inode with an access ACL: its class entries follow the mode.

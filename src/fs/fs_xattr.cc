@@ -35,14 +35,20 @@ bool FilesystemImpl::unsupported_xattr(std::string_view name) const {
   return name == "security.selinux" || (is_acl(name) && !options_.posix_acl);
 }
 
+std::optional<std::string> FilesystemImpl::stored_xattr(uint64_t ino, std::string_view name) {
+  auto& st = q("SELECT value FROM xattrs WHERE inode = ? AND name = ?").bind(ino, name);
+  std::optional<std::string> value;
+  if (st.step()) value = st.blob(0);
+  st.reset();
+  return value;
+}
+
 FilesystemImpl::NewInodeAcls FilesystemImpl::new_inode_acls(uint64_t parent, uint32_t mode, const Caller& caller) {
   NewInodeAcls out;
   out.mode = mode;
   std::optional<acl::Acl> inherited;
   if (options_.posix_acl) {
-    auto& st = q("SELECT value FROM xattrs WHERE inode = ? AND name = ?").bind(parent, acl::kDefaultXattr);
-    if (st.step()) inherited = acl::parse(st.blob(0));
-    st.reset();
+    if (auto value = stored_xattr(parent, acl::kDefaultXattr)) inherited = acl::parse(*value);
   }
   if (!inherited) {
     if (caller.apply_umask) out.mode &= ~static_cast<uint32_t>(caller.umask & 0777);
@@ -62,10 +68,8 @@ void FilesystemImpl::store_new_inode_acls(uint64_t ino, const NewInodeAcls& acls
 
 void FilesystemImpl::acl_follow_mode(uint64_t ino, uint32_t mode) {
   if (!options_.posix_acl) return;
-  auto& st = q("SELECT value FROM xattrs WHERE inode = ? AND name = ?").bind(ino, acl::kAccessXattr);
-  std::optional<acl::Acl> access;
-  if (st.step()) access = acl::parse(st.blob(0));
-  st.reset();
+  auto value = stored_xattr(ino, acl::kAccessXattr);
+  std::optional<acl::Acl> access = value ? acl::parse(*value) : std::nullopt;
   if (!access) return;
   acl::apply_mode(&*access, mode);
   q("UPDATE xattrs SET value = ? WHERE inode = ? AND name = ?").bind(acl::serialize(*access), ino, acl::kAccessXattr).run();
@@ -136,13 +140,9 @@ int FilesystemImpl::getxattr(uint64_t ino, std::string_view name, const Caller& 
   }
   return guarded("getxattr", [&] {
     std::lock_guard lock(mu_);
-    auto& st = q("SELECT value FROM xattrs WHERE inode = ? AND name = ?").bind(ino, name);
-    if (!st.step()) {
-      st.reset();
-      return load_inode(ino) ? ENODATA : ENOENT;
-    }
-    *value = st.blob(0);
-    st.reset();
+    auto stored = stored_xattr(ino, name);
+    if (!stored) return load_inode(ino) ? ENODATA : ENOENT;
+    *value = std::move(*stored);
     return 0;
   });
 }
