@@ -138,6 +138,8 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   void add_entry(uint64_t parent, std::string_view name, uint64_t ino);
   void remove_entry(uint64_t parent, std::string_view name);
   void touch_dir(uint64_t dir, int64_t now);
+  // A new link count, and the ctime it changes.
+  void set_link_count(uint64_t ino, uint64_t nlink, int64_t now);
   // Common part of mknod/mkdir/symlink/create: checks the parent and name.
   int check_new_entry(uint64_t parent, std::string_view name, InodeRow* parent_row);
   // Drops one link to the inode `row` was loaded from (entry already

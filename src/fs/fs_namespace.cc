@@ -131,6 +131,10 @@ void FilesystemImpl::remove_entry(uint64_t parent, std::string_view name) {
   q("DELETE FROM dentries WHERE parent = ? AND name = ?").bind(parent, name).run();
 }
 
+void FilesystemImpl::set_link_count(uint64_t ino, uint64_t nlink, int64_t now) {
+  q("UPDATE inodes SET nlink = ?, ctime_ns = ? WHERE id = ?").bind(nlink, now, ino).run();
+}
+
 void FilesystemImpl::touch_dir(uint64_t dir, int64_t now) {
   q("UPDATE inodes SET mtime_ns = ?, ctime_ns = ? WHERE id = ?").bind(now, now, dir).run();
 }
@@ -313,7 +317,7 @@ int FilesystemImpl::symlink(std::string_view target, uint64_t parent, std::strin
 
 void FilesystemImpl::drop_link(const InodeRow& row, int64_t now) {
   const uint64_t nlink = row.nlink > 0 ? row.nlink - 1 : 0;
-  q("UPDATE inodes SET nlink = ?, ctime_ns = ? WHERE id = ?").bind(nlink, now, row.id).run();
+  set_link_count(row.id, nlink, now);
   if (nlink == 0) maybe_purge(row.id);
 }
 
@@ -488,7 +492,7 @@ int FilesystemImpl::link(uint64_t ino, uint64_t new_parent, std::string_view new
     add_entry(new_parent, new_name, ino);
     row->nlink++;
     row->ctime_ns = now;
-    q("UPDATE inodes SET nlink = ?, ctime_ns = ? WHERE id = ?").bind(row->nlink, now, ino).run();
+    set_link_count(ino, row->nlink, now);
     touch_dir(new_parent, now);
     txn.commit();
     fill_stat(*row, attr);
