@@ -817,7 +817,7 @@ void BlockCache::upload(const std::vector<Key>& keys) {
       mark_clean(m.key, m.id, m.generation);
     };
     try {
-      outcomes = catalog_.commit_pack(commits, still_cached, committed, &object_used);
+      outcomes = catalog_.commit_blocks(commits, still_cached, committed, &object_used);
       // kNeedsUpload (freed meanwhile) members stay dirty for the next pass.
       if (!plaintext.empty() && !object_used) backend_.remove({object});  // referenced by nothing
     } catch (const std::exception& e) {

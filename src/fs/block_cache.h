@@ -91,7 +91,7 @@ class BlockCatalog {
   // leaves the object alone; one whose stored copy was freed meanwhile
   // (no bytes uploaded) is kNeedsUpload. `*object_used` tells whether any
   // block now lives in the new object.
-  virtual std::vector<CommitOutcome> commit_pack(const std::vector<BlockCommit>& commits,
+  virtual std::vector<CommitOutcome> commit_blocks(const std::vector<BlockCommit>& commits,
                                                  const std::function<bool(size_t)>& still_cached,
                                                  const std::function<void(size_t)>& committed,
                                                  bool* object_used) = 0;

@@ -339,7 +339,7 @@ bool FilesystemImpl::has_block(const BlockHash& hash) {
   return found;
 }
 
-std::vector<CommitOutcome> FilesystemImpl::commit_pack(const std::vector<BlockCommit>& commits,
+std::vector<CommitOutcome> FilesystemImpl::commit_blocks(const std::vector<BlockCommit>& commits,
                                                        const std::function<bool(size_t)>& still_cached,
                                                        const std::function<void(size_t)>& committed,
                                                        bool* object_used) {
