@@ -92,9 +92,9 @@ class BlockCatalog {
   // (no bytes uploaded) is kNeedsUpload. `*object_used` tells whether any
   // block now lives in the new object.
   virtual std::vector<CommitOutcome> commit_blocks(const std::vector<BlockCommit>& commits,
-                                                 const std::function<bool(size_t)>& still_cached,
-                                                 const std::function<void(size_t)>& committed,
-                                                 bool* object_used) = 0;
+                                                   const std::function<bool(size_t)>& still_cached,
+                                                   const std::function<void(size_t)>& committed,
+                                                   bool* object_used) = 0;
   // A write to the backend failed. When it is a permanent refusal (access
   // denied, full, credentials) the filesystem stops accepting changes; the
   // block stays dirty in the cache either way.

@@ -108,8 +108,8 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   std::optional<StoredBlock> stored_block(uint64_t ino, uint64_t blockno) override;
   bool has_block(const BlockHash& hash) override;
   std::vector<CommitOutcome> commit_blocks(const std::vector<BlockCommit>& commits,
-                                         const std::function<bool(size_t)>& still_cached,
-                                         const std::function<void(size_t)>& committed, bool* object_used) override;
+                                           const std::function<bool(size_t)>& still_cached,
+                                           const std::function<void(size_t)>& committed, bool* object_used) override;
 
  private:
   // --- helpers, all called with mu_ held ---

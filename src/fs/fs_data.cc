@@ -340,9 +340,9 @@ bool FilesystemImpl::has_block(const BlockHash& hash) {
 }
 
 std::vector<CommitOutcome> FilesystemImpl::commit_blocks(const std::vector<BlockCommit>& commits,
-                                                       const std::function<bool(size_t)>& still_cached,
-                                                       const std::function<void(size_t)>& committed,
-                                                       bool* object_used) {
+                                                         const std::function<bool(size_t)>& still_cached,
+                                                         const std::function<void(size_t)>& committed,
+                                                         bool* object_used) {
   std::lock_guard lock(mu_);
   std::vector<CommitOutcome> outcomes(commits.size(), CommitOutcome::kDropped);
   *object_used = false;
