@@ -206,7 +206,11 @@ TEST_P(BackendContractTest, OverwriteIsAtomicForConcurrentReaders) {
     threads.emplace_back([&, w] {
       for (int i = 0; i < 20; ++i) {
         char fill = static_cast<char>('a' + (w * 20 + i) % 26);
-        if (!backend_->put(key("atomic"), std::string(kSize, fill)).is_ok()) ++bad_reads;
+        Status status = backend_->put(key("atomic"), std::string(kSize, fill));
+        if (!status.is_ok()) {
+          ADD_FAILURE() << "put: " << status.to_string();
+          ++bad_reads;
+        }
       }
     });
   }

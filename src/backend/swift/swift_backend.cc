@@ -358,9 +358,12 @@ Status SwiftBackend::head(const std::string& key, ObjectInfo* info) {
   return Status::ok();
 }
 
-SwiftBackend::Judge SwiftBackend::corrupted_upload_is_retryable(const std::string& what) {
+SwiftBackend::Judge SwiftBackend::put_is_retryable(const std::string& what) {
   return [what](const http::Response& answer) {
     if (answer.status == 422) return Status::transient(what + ": HTTP 422: Swift received different bytes (ETag)");
+    if (answer.status == 202) {
+      return Status::transient(what + ": HTTP 202: a concurrent PUT with a newer timestamp was kept instead");
+    }
     return Status::ok();
   };
 }
@@ -397,7 +400,7 @@ Status SwiftBackend::put_single(const std::string& name, std::string_view data, 
     if (if_absent) request.headers.emplace_back("If-None-Match", "*");
     request.body = body_of(data);
     return request;
-  }, &response, corrupted_upload_is_retryable(what)));
+  }, &response, put_is_retryable(what)));
   if (response.status == 201) return Status::ok();
   if (response.status == 412 && if_absent) {
     // An earlier try whose answer was lost may have stored our own bytes.

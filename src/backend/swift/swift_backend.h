@@ -85,8 +85,11 @@ class SwiftBackend final : public Backend {
   // Judges an answer that is neither 401 nor retryable by its status; a
   // retryable verdict repeats the request (e.g. a bulk delete's body says 503).
   using Judge = std::function<Status(const http::Response&)>;
-  // Swift answers 422 when the body does not match the ETag we sent.
-  static Judge corrupted_upload_is_retryable(const std::string& what);
+  // Retries a PUT that stored nothing: Swift's proxy answers 202 when the
+  // object already has a timestamp at least as new as the request's (a
+  // concurrent PUT got a later one), and 422 when the body does not match the
+  // ETag we sent. A retry gets a new timestamp and resends the body.
+  static Judge put_is_retryable(const std::string& what);
 
   SwiftBackend(SwiftConfig config, std::unique_ptr<http::Client> client, std::unique_ptr<http::Client> bulk_client);
 

@@ -114,7 +114,7 @@ Status SwiftBackend::put_large(const std::string& name, std::string_view data, b
       request.headers = {{"Content-Type", "application/octet-stream"}, {"ETag", etag}};
       request.body = piece;
       return request;
-    }, &response, corrupted_upload_is_retryable(what));
+    }, &response, put_is_retryable(what));
     if (sent && response.status == 404) segments_container_ready_ = false;  // deleted under us
     if (sent && response.status != 201) sent = http::status_from_http(response.status, what, response_detail(response));
     if (!sent) return abandon(sent);
@@ -138,7 +138,7 @@ Status SwiftBackend::put_large(const std::string& name, std::string_view data, b
     if (if_absent) request.headers.emplace_back("If-None-Match", "*");
     request.body = body;
     return request;
-  }, &response);
+  }, &response, put_is_retryable(what));
   if (!sent) return abandon(sent);
   if (response.status == 412 && if_absent) {
     // A lost answer to an earlier try: is the manifest in place ours?

@@ -175,6 +175,7 @@ FakeReply FakeSwift::object(const std::string& container, const std::string& nam
   auto it = objects.find(name);
   if (request.method == "PUT") {
     if (request.header("if-none-match") == "*" && it != objects.end()) return status_only(412);
+    if (superseded_next_puts > 0 && superseded_next_puts-- > 0) return status_only(202);
     if (!request.header("etag").empty() && request.header("etag") != swift::md5_hex(request.body)) {
       ++etag_mismatches;
       return status_only(422);

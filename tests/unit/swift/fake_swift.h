@@ -31,6 +31,8 @@ class FakeSwift {
   std::atomic<int> auth_delay_ms{100};      // widens the window in which renewals could pile up
   std::atomic<int> corrupt_next_gets{0};    // flip a byte of this many GET bodies (ETag unchanged)
   std::atomic<int> etag_mismatches{0};      // PUTs refused with 422
+  std::atomic<int> superseded_next_puts{0}; // answer this many object PUTs 202 without storing (a newer
+                                            // concurrent PUT won, as Swift's proxy reports it)
 
   std::atomic<int> auth_calls{0};
   // Makes every token issued so far invalid (like a revocation).

@@ -157,6 +157,21 @@ TEST(SwiftBackend, DamageInTransitIsCaughtByEtagsAndRetried) {
   EXPECT_EQ(md5_hex(""), "d41d8cd98f00b204e9800998ecf8427e");
 }
 
+TEST(SwiftBackend, PutThatLostToANewerTimestampIsRetried) {
+  FakeSwift fake;
+  fake.create_container("c");
+  auto backend = open_fake(fake);
+  ASSERT_TRUE(backend) << backend.status().to_string();
+  ASSERT_TRUE((*backend)->put("k", "older"));
+  fake.superseded_next_puts = 2;  // 202: Swift kept another version, not ours
+  Status put = (*backend)->put("k", "ours");
+  ASSERT_TRUE(put) << put.to_string();
+  std::string out;
+  ASSERT_TRUE((*backend)->get("k", &out));
+  EXPECT_EQ(out, "ours");
+  EXPECT_EQ(count_requests(fake, "PUT /v1/AUTH_test/c/pre/k"), 4u);
+}
+
 TEST(SwiftBackend, BulkDeleteWhenOfferedSingleDeletesOtherwise) {
   for (bool bulk : {true, false}) {
     FakeSwift fake;
