@@ -73,6 +73,8 @@ void Statement::bind_one(int index, std::nullptr_t) { sqlite3_bind_null(stmt_, i
 Database::~Database() { close(); }
 
 Status Database::open(const std::string& path, bool create) {
+  static const bool configured = [] { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK; }();
+  (void)configured;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     std::string msg = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
