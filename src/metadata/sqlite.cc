@@ -73,8 +73,10 @@ void Statement::bind_one(int index, std::nullptr_t) { sqlite3_bind_null(stmt_, i
 Database::~Database() { close(); }
 
 Status Database::open(const std::string& path, bool create) {
-  static const bool configured = [] { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK; }();
-  (void)configured;
+  // SQLite's memory statistics take a global mutex on every allocation; we
+  // never read them. The setting only takes before SQLite initializes, which
+  // the first open does.
+  [[maybe_unused]] static const bool configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     std::string msg = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
