@@ -95,6 +95,16 @@ struct CheckReport {
   std::vector<std::string> unrepairable;
 };
 
+// What Filesystem::compact() did.
+struct CompactReport {
+  uint64_t packs_rewritten = 0;  // sparse packs whose live blocks moved out
+  uint64_t packs_written = 0;    // new packs holding them
+  uint64_t blocks_moved = 0;
+  uint64_t stored_before = 0;    // stored bytes of the rewritten packs
+  uint64_t stored_after = 0;     // stored bytes of the new packs
+  uint64_t damaged = 0;          // packs left alone: unreadable, or a block in them does not match its hash
+};
+
 class Filesystem {
  public:
   // Opens a mounted filesystem: loads (or downloads) the metadata, indexes
@@ -198,6 +208,13 @@ class Filesystem {
   virtual Status check(CheckReport* report) = 0;
   virtual Status flush_cache() = 0;
   virtual Status upload_metadata() = 0;
+  // Pack compaction (hoardfs ctrl compact): every pack at least half of
+  // whose bytes no block uses any more is rewritten with only the blocks
+  // still in use, several into one new pack; the old ones become garbage
+  // (deleted after the next metadata upload). Blocks are checked against
+  // their hash before they move; a pack that fails is left alone and counted
+  // in `damaged`. Runs alongside normal use.
+  virtual Status compact(CompactReport* report) = 0;
   // Flushes everything, uploads the metadata and stops the workers. Called
   // once when the kernel unmounts; the object must not be used afterwards.
   virtual Status shutdown() = 0;
@@ -206,7 +223,8 @@ class Filesystem {
 // Names of the control xattrs on the root directory (not listed by listxattr).
 // getxattr(mountpoint, kCtrlStatXattr) returns FsStats as JSON;
 // setxattr(mountpoint, kCtrlCommandXattr, "flushcache" | "upload-meta" |
-// "cachesize N" | "log LEVEL") runs a command (owner of the mount or root only).
+// "compact" | "cachesize N" | "log LEVEL") runs a command (owner of the mount
+// or root only).
 inline constexpr const char* kCtrlStatXattr = "user.hoardfs.stat";
 inline constexpr const char* kCtrlCommandXattr = "user.hoardfs.ctrl";
 inline constexpr const char* kCtrlPidXattr = "user.hoardfs.pid";

@@ -208,15 +208,23 @@ void BlockCache::worker_loop() {
 int BlockCache::fetch_into_file(const Key& key, const std::string& path, uint64_t* size) {
   auto stored = catalog_.stored_block(key.first, key.second);
   if (!stored) return kAbsent;
-  std::shared_ptr<const std::string> plain = recent_pack(stored->object_name);
+  std::shared_ptr<const std::string> plain;
   Status s;
-  if (!plain) {
+  // Twice at most: compaction may move the block to a new pack, and the old
+  // one be deleted, between the lookup and the fetch.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    plain = recent_pack(stored->object_name);
+    if (plain) break;
     std::string raw, decoded;
     s = backend_.get(stored->object_name, &raw);
     if (s.is_ok()) s = codec_.decode(stored->object_name, raw, &decoded);
     plain = std::make_shared<const std::string>(std::move(decoded));
     // A pack: its other blocks are likely read next (files written together).
     if (s.is_ok() && stored->obj_length < plain->size()) remember_pack(stored->object_name, plain);
+    if (!s.is_not_found()) break;
+    auto moved = catalog_.stored_block(key.first, key.second);
+    if (!moved || moved->object_name == stored->object_name) break;
+    stored = std::move(moved);
   }
   if (s.is_ok() && stored->obj_offset + stored->obj_length > plain->size()) {
     s = Status::corruption("object " + stored->object_name + " is shorter than its block");
@@ -797,7 +805,9 @@ void BlockCache::upload(const std::vector<Key>& keys) {
   if (!plaintext.empty()) {
     std::string stored = codec_.encode(object, plaintext);
     for (BlockCommit& c : commits) {
-      if (!c.new_object.empty()) c.new_object_stored_size = stored.size();
+      if (c.new_object.empty()) continue;
+      c.new_object_stored_size = stored.size();
+      c.new_object_plain_size = plaintext.size();
     }
     upload_error = backend_.put(object, stored);
     if (!upload_error.is_ok()) {

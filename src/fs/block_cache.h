@@ -69,6 +69,7 @@ struct BlockCommit {
   uint64_t size = 0;
   std::string new_object;     // set when this upload stored a new object
   uint64_t new_object_stored_size = 0;
+  uint64_t new_object_plain_size = 0;  // its decoded size (more than `size` for a pack)
   uint64_t obj_offset = 0;    // where the block starts in new_object's plaintext
 };
 

@@ -96,6 +96,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   int statfs(struct statvfs* out) override;
   FsStats stats() override;
   Status check(CheckReport* report) override;
+  Status compact(CompactReport* report) override;
   int copy_tree(uint64_t src, uint64_t parent, std::string_view name) override;
   int lock_tree(uint64_t ino) override;
   int remove_tree(uint64_t parent, std::string_view name) override;
@@ -150,6 +151,13 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   // Removes extents from `first_blockno` on and releases their blocks.
   void release_extents_from(uint64_t ino, uint64_t first_blockno);
   void release_block(uint64_t block_id);
+  // An object no block lives in any more becomes garbage (deleted from the
+  // backend after the next metadata upload).
+  void drop_object_if_unused(int64_t object_id);
+  // Remembers a pack's decoded size, for compaction (fs_compact.cc).
+  void record_pack(int64_t object_id, uint64_t plain_size);
+  // compact(): moves the live blocks of these packs into one new pack.
+  Status rewrite_packs(const std::vector<int64_t>& objects, CompactReport* report);
   // The catalog part of a block commit (mu_ held, inside a transaction).
   CommitOutcome record_block(const BlockCommit& commit, bool* object_used);
   bool is_ancestor(uint64_t ancestor, uint64_t dir);
@@ -225,6 +233,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   EntryInvalidator invalidator_;
   std::thread invalidate_thread_;
   bool invalidate_stop_ = false;
+  std::mutex compact_mu_;  // one compaction at a time
   std::atomic<bool> read_only_{false};  // the backend refuses writes (see backend_write_failed)
   std::string broken_lock_;  // the lock taken over or broken at open, if any (fsck reports it)
   std::mutex upload_mu_;  // one metadata upload at a time; taken before mu_

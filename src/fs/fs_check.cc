@@ -162,6 +162,9 @@ Status FilesystemImpl::check(CheckReport* report) {
           q("UPDATE objects SET refcount = ? WHERE id = ?").bind(used, id).run();
         }
       }
+      // Sizes of packs that are gone (left by a build that did not know
+      // the table): silently, they describe nothing a user has.
+      q("DELETE FROM packs WHERE object NOT IN (SELECT id FROM objects)").run();
       txn.commit();
     }
   } catch (const std::exception& e) {

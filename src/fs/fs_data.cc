@@ -397,6 +397,7 @@ CommitOutcome FilesystemImpl::record_block(const BlockCommit& c, bool* object_us
         q("INSERT INTO objects(name, stored_size, refcount) VALUES (?, ?, 1)")
             .bind(c.new_object, c.new_object_stored_size).run();
         object_id = db_.last_insert_rowid();
+        if (c.new_object_plain_size > c.size) record_pack(*object_id, c.new_object_plain_size);
       }
       *object_used = true;
       q("INSERT INTO blocks(hash, size, refcount, object, obj_offset, obj_length) VALUES (?, ?, 1, ?, ?, ?)")
@@ -424,15 +425,24 @@ void FilesystemImpl::release_block(uint64_t block_id) {
   if (refcount > 0) return;
   q("DELETE FROM blocks WHERE id = ?").bind(block_id).run();
   q("UPDATE objects SET refcount = refcount - 1 WHERE id = ?").bind(object_id).run();
+  drop_object_if_unused(object_id);
+}
+
+void FilesystemImpl::drop_object_if_unused(int64_t object_id) {
   auto& obj = q("SELECT refcount, name FROM objects WHERE id = ?").bind(object_id);
   if (obj.step() && obj.int64(0) <= 0) {
     std::string name = obj.text(1);
     obj.reset();
     q("DELETE FROM objects WHERE id = ?").bind(object_id).run();
+    q("DELETE FROM packs WHERE object = ?").bind(object_id).run();
     q("INSERT INTO garbage(name) VALUES (?)").bind(name).run();
   } else {
     obj.reset();
   }
+}
+
+void FilesystemImpl::record_pack(int64_t object_id, uint64_t plain_size) {
+  q("INSERT OR REPLACE INTO packs(object, plain_size) VALUES (?, ?)").bind(object_id, plain_size).run();
 }
 
 void FilesystemImpl::release_extents_from(uint64_t ino, uint64_t first_blockno) {

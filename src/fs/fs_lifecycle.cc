@@ -199,6 +199,7 @@ Status FilesystemImpl::open_all() {
 
   HOARDFS_RETURN_IF_ERROR(db_.open(db_path_, false));
   HOARDFS_RETURN_IF_ERROR(check_schema(db_));
+  HOARDFS_RETURN_IF_ERROR(add_new_tables(db_));
   const bool after_crash = ::access((dir + "/clean").c_str(), F_OK) != 0;
   ::unlink((dir + "/clean").c_str());
   fsync_dir(dir);

@@ -206,6 +206,9 @@ int FilesystemImpl::run_control(std::string_view command, const Caller& caller) 
     status = flush_cache();
   } else if (cmd == "upload-meta") {
     status = upload_metadata();
+  } else if (cmd == "compact") {
+    CompactReport report;
+    status = compact(&report);
   } else if (cmd == "cachesize") {
     char* end = nullptr;
     unsigned long long bytes = std::strtoull(arg.c_str(), &end, 10);

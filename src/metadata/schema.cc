@@ -50,9 +50,29 @@ CREATE TABLE objects (
 CREATE TABLE garbage (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
 )sql";
 
+// Added after schema version 1 shipped; created by every build that knows
+// them, so a database made by an older build gains them at its next mount
+// (and an older build, which ignores them, still opens it).
+static const char* const kAdditions = R"sql(
+-- A pack's decoded size when it was written: with the blocks still in it,
+-- what compaction could free (doc/format.md, "Pack compaction").
+CREATE TABLE IF NOT EXISTS packs (object INTEGER PRIMARY KEY, plain_size INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS blocks_by_object ON blocks(object);
+)sql";
+
 void create_schema(sql::Database& db) {
   db.exec(kSchema);
+  db.exec(kAdditions);
   db.prepare("INSERT INTO params(key, value) VALUES ('schema_version', ?)").bind(kSchemaVersion).run();
+}
+
+Status add_new_tables(sql::Database& db) {
+  try {
+    db.exec(kAdditions);
+  } catch (const std::exception& e) {
+    return Status::io_error(std::string("adding tables to the metadata database: ") + e.what());
+  }
+  return Status::ok();
 }
 
 Status check_schema(sql::Database& db) {

@@ -17,6 +17,10 @@ void create_schema(sql::Database& db);
 // Checks that an existing database has a schema this build understands.
 Status check_schema(sql::Database& db);
 
+// Creates the tables and indexes added since version 1 where they are
+// missing (a database of an older build); a no-op otherwise.
+Status add_new_tables(sql::Database& db);
+
 // "/a/b/c" for an inode, following one of its entries up to the root (inode
 // 1); "(unreachable inode N)" when no chain of entries leads there. For
 // reports (fsck, verify); throws like the wrapper on database errors.

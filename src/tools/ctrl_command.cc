@@ -1,4 +1,4 @@
-// hoardfs ctrl flushcache|upload-meta|cachesize SIZE|log LEVEL MOUNTPOINT:
+// hoardfs ctrl flushcache|upload-meta|compact|cachesize SIZE|log LEVEL MOUNTPOINT:
 // commands to a running mount through its user.hoardfs.ctrl attribute
 // (only the user who mounted it, or root, may send them).
 #include <fmt/core.h>
@@ -25,6 +25,21 @@ struct CtrlRequest {
 int send(const std::string& mountpoint, const std::string& command, bool show_progress) {
   ToolError error;
   if (!run_control_command(mountpoint, command, show_progress, &error)) return report_error(kName, error);
+  return exit_code::kOk;
+}
+
+// Compaction, then what it changed in the stored bytes (from the mount's
+// statistics before and after).
+int run_compact(const CtrlRequest& request) {
+  ToolError error;
+  FsStats before, after;
+  if (!read_stats(request.mountpoint, &before, &error)) return report_error(kName, error);
+  if (!run_control_command(request.mountpoint, "compact", false, &error)) return report_error(kName, error);
+  if (!read_stats(request.mountpoint, &after, &error)) return report_error(kName, error);
+  if (!request.quiet) {
+    fmt::print("Stored data: {} before, {} after compaction\n", format_size(before.compressed_bytes),
+               format_size(after.compressed_bytes));
+  }
   return exit_code::kOk;
 }
 
@@ -67,6 +82,12 @@ void add_ctrl_command(CLI::App& root, CommandRunner* selected) {
   upload->callback([request, selected] {
     *selected = [request] { return send(request->mountpoint, "upload-meta", false); };
   });
+
+  CLI::App* compact = ctrl->add_subcommand(
+      "compact", "Rewrite the packs of small blocks that are at least half unused, to free their space");
+  compact->add_option("MOUNTPOINT", request->mountpoint, "Mount point")->required();
+  compact->add_flag("--quiet", request->quiet, "Print nothing");
+  compact->callback([request, selected] { *selected = [request] { return run_compact(*request); }; });
 
   CLI::App* cachesize = ctrl->add_subcommand("cachesize", "Change the cache size limit (e.g. 10G)");
   cachesize->add_option("SIZE", request->argument, "New limit")->required();

@@ -1,0 +1,126 @@
+// Pack compaction (Filesystem::compact, fs_compact.cc): the space of freed
+// small blocks comes back, the blocks still in use read the same, and a
+// damaged pack is left alone.
+#include "fs_test_util.h"
+
+namespace hoardfs::testing {
+namespace {
+
+class CompactTest : public FsTest {
+ protected:
+  // 64 small files of 1.5–4 KiB: about 3 packs of at most one block.
+  void write_small_files() {
+    for (int i = 0; i < 64; ++i) {
+      std::string data = random_bytes(1536 + 512 * static_cast<size_t>(i % 6));
+      uint64_t ino = create(kRootInode, name(i));
+      write(ino, 0, data);
+      files_.push_back(data);
+    }
+    ASSERT_TRUE(fs_->flush_cache().is_ok());
+  }
+  static std::string name(int i) { return "small" + std::to_string(i); }
+  void remove(int i) {
+    uint64_t ino = lookup(kRootInode, name(i));
+    ASSERT_EQ(fs_->unlink(kRootInode, name(i)), 0);
+    fs_->forget(ino, 1000);  // the test's lookups, as a kernel would let go
+  }
+  void expect_kept_files_intact() {
+    for (int i = 0; i < 64; i += 4) EXPECT_EQ(read(lookup(kRootInode, name(i))), files_[static_cast<size_t>(i)]) << i;
+  }
+
+  std::vector<std::string> files_;
+};
+
+TEST_F(CompactTest, SparsePacksShrinkToTheirLiveBlocks) {
+  mount();
+  write_small_files();
+  const size_t packs = count_objects(object_names::kDataPrefix);
+  ASSERT_GE(packs, 2u);
+  ASSERT_LE(packs, 4u);
+  for (int i = 0; i < 64; ++i) {
+    if (i % 4 != 0) remove(i);
+  }
+  ASSERT_TRUE(fs_->upload_metadata().is_ok());
+  // Every pack keeps a quarter of its blocks, so none went.
+  EXPECT_EQ(count_objects(object_names::kDataPrefix), packs);
+  const uint64_t stored = fs_->stats().compressed_bytes;
+
+  CompactReport report;
+  ASSERT_TRUE(fs_->compact(&report).is_ok());
+  EXPECT_EQ(report.packs_rewritten, packs);
+  EXPECT_EQ(report.packs_written, 1u);
+  EXPECT_EQ(report.blocks_moved, 16u);
+  EXPECT_EQ(report.damaged, 0u);
+  EXPECT_LT(report.stored_after * 3, report.stored_before);
+  EXPECT_EQ(fs_->stats().compressed_bytes, stored - report.stored_before + report.stored_after);
+  EXPECT_EQ(fs_->stats().blocks, 16u);
+  expect_kept_files_intact();
+  // The old packs go with the next metadata upload.
+  ASSERT_TRUE(fs_->upload_metadata().is_ok());
+  EXPECT_EQ(count_objects(object_names::kDataPrefix), 1u);
+
+  // The new pack is all live: nothing more to do.
+  CompactReport again;
+  ASSERT_TRUE(fs_->compact(&again).is_ok());
+  EXPECT_EQ(again.packs_rewritten, 0u);
+
+  // A new file with the bytes of a moved block shares it.
+  uint64_t dup = create(kRootInode, "dup");
+  write(dup, 0, files_[8]);
+  ASSERT_TRUE(fs_->flush_cache().is_ok());
+  EXPECT_EQ(fs_->stats().blocks, 16u);
+
+  // From an empty cache, through the backend only.
+  unmount();
+  drop_cache();
+  mount();
+  expect_kept_files_intact();
+  EXPECT_EQ(read(lookup(kRootInode, "dup")), files_[8]);
+  CheckReport check;
+  ASSERT_TRUE(fs_->check(&check).is_ok());
+  EXPECT_TRUE(check.repaired.empty() && check.unrepairable.empty())
+      << (check.repaired.empty() ? check.unrepairable.front() : check.repaired.front());
+}
+
+TEST_F(CompactTest, PacksMostlyInUseAndWholeBlocksStay) {
+  mount();
+  write_small_files();
+  uint64_t big = create(kRootInode, "big");
+  write(big, 0, random_bytes(kTestBlock));
+  ASSERT_TRUE(fs_->flush_cache().is_ok());
+  for (int i = 0; i < 64; i += 4) remove(i);  // a quarter of each pack
+  const size_t objects = count_objects(object_names::kDataPrefix);
+  CompactReport report;
+  ASSERT_TRUE(fs_->compact(&report).is_ok());
+  EXPECT_EQ(report.packs_rewritten, 0u);
+  EXPECT_EQ(report.packs_written, 0u);
+  ASSERT_TRUE(fs_->upload_metadata().is_ok());
+  EXPECT_EQ(count_objects(object_names::kDataPrefix), objects);
+}
+
+TEST_F(CompactTest, ADamagedPackIsLeftAlone) {
+  mount();
+  write_small_files();
+  for (int i = 0; i < 64; ++i) {
+    if (i % 4 != 0) remove(i);
+  }
+  std::vector<ObjectInfo> objects;
+  ASSERT_TRUE(list_all(*backend_, object_names::kDataPrefix, &objects).is_ok());
+  ASSERT_GE(objects.size(), 2u);
+  ASSERT_TRUE(backend_->put(objects.front().key, "not what was stored").is_ok());
+
+  CompactReport report;
+  ASSERT_TRUE(fs_->compact(&report).is_ok());
+  EXPECT_EQ(report.damaged, 1u);
+  EXPECT_EQ(report.packs_rewritten, objects.size() - 1);
+  ASSERT_TRUE(fs_->upload_metadata().is_ok());
+  std::vector<ObjectInfo> after;
+  ASSERT_TRUE(list_all(*backend_, object_names::kDataPrefix, &after).is_ok());
+  EXPECT_EQ(after.size(), 2u);  // the damaged pack and the new one
+  bool damaged_kept = false;
+  for (const ObjectInfo& o : after) damaged_kept |= o.key == objects.front().key;
+  EXPECT_TRUE(damaged_kept);
+}
+
+}  // namespace
+}  // namespace hoardfs::testing
