@@ -14,7 +14,7 @@ mounting through mount(8) and fstab.
 3. `hoardfs rm` removes a locked tree; the kernel's view is coherent at once.
    A 50,000-entry tree is copied, then removed once with `hoardfs rm` and once
    with `rm -rf` through the mount; both durations are printed.
-4. `hoardfs ctrl flushcache|upload-meta|cachesize|log`, and the refusal for a
+4. `hoardfs ctrl flushcache|upload-meta|compact|cachesize|log`, and the refusal for a
    user who did not mount (without and with allow_other).
 5. `hoardfs adm restore-metadata` lists versions and brings back an older one
    (seen by a mount from an empty cache).
@@ -602,12 +602,62 @@ def ctrl_commands(h):
     expect_exit(cli(h, "ctrl", "log", "chatty", m), 2, "hoardfs ctrl log with an unknown level")
 
 
+def ctrl_compact(h):
+    """hoardfs ctrl compact: after most small files of a tree go (a snapshot
+    rotation), their packs shrink to what is still used, the old packs leave
+    the backend with the next metadata upload, and the files left read the
+    same from an empty cache."""
+    m = h.mnt
+    root = os.path.join(m, "compact")
+    os.makedirs(root)
+    expect_ok(cli(h, "ctrl", "flushcache", "--quiet", m), "hoardfs ctrl flushcache")
+    existing = set(stored_data_objects(h))
+    files = {}
+    for i in range(600):
+        files[f"f{i:03d}"] = os.urandom(1024 + 512 * (i % 9))
+        write_file(os.path.join(root, f"f{i:03d}"), files[f"f{i:03d}"])
+    expect_ok(cli(h, "ctrl", "flushcache", "--quiet", m), "hoardfs ctrl flushcache")
+    packs = set(stored_data_objects(h)) - existing
+    for i in range(600):
+        if i % 5:
+            os.unlink(os.path.join(root, f"f{i:03d}"))
+            del files[f"f{i:03d}"]
+    expect_ok(cli(h, "ctrl", "upload-meta", m), "hoardfs ctrl upload-meta")
+    check_eq(packs - set(stored_data_objects(h)), set(), "packs gone before compaction (each still holds files)")
+    stored_before = h.stat_json()["compressed_bytes"]
+
+    r = cli(h, "ctrl", "compact", m)
+    expect_ok(r, "hoardfs ctrl compact")
+    log("    " + r.stdout.strip())
+    if not r.stdout.startswith("Stored data: "):
+        raise AssertionError("hoardfs ctrl compact did not say what it changed: " + r.describe())
+    stored_after = h.stat_json()["compressed_bytes"]
+    log(f"    stored bytes {stored_before} -> {stored_after}; {len(packs)} packs held the tree")
+    freed = stored_before - stored_after
+    tree_bytes = sum(1024 + 512 * (i % 9) for i in range(600))
+    # Four fifths of the tree's bytes were dead, all of them in packs.
+    if freed < tree_bytes // 2:
+        raise AssertionError(f"compaction freed {freed} bytes of a {tree_bytes}-byte tree 4/5 deleted")
+    expect_ok(cli(h, "ctrl", "upload-meta", m), "hoardfs ctrl upload-meta after compact")
+    gone = packs - set(stored_data_objects(h))
+    check_eq(gone, packs, "the tree's packs that left the backend after compaction")
+
+    h.remount(drop_cache=True)
+    check_eq(sorted(os.listdir(root)), sorted(files), "files left after compaction and a remount")
+    for name, data in files.items():
+        if read_file(os.path.join(root, name)) != data:
+            raise AssertionError(f"{name} reads differently after compaction and a remount with an empty cache")
+    r = cli(h, "ctrl", "compact", "--quiet", m)
+    expect_ok(r, "hoardfs ctrl compact --quiet")
+    check_eq(r.stdout, "", "what hoardfs ctrl compact --quiet printed")
+
+
 def ctrl_refused_for_others(h, what):
     """hoardfs(1): only the user who mounted, or root, may send commands
     (exit 1, permission denied). Nothing happens."""
     m = h.mnt
     before = h.stat_json()
-    for args in (["flushcache"], ["upload-meta"], ["cachesize", "256M"], ["log", "debug"]):
+    for args in (["flushcache"], ["upload-meta"], ["compact"], ["cachesize", "256M"], ["log", "debug"]):
         r = run_as_nobody([CLI, "ctrl", *args, m], h.env)
         log(f"    as uid {NOBODY} ({what}): " + r.describe().replace("\n", "\n    "))
         expect_exit(r, 1, f"hoardfs ctrl {' '.join(args)} as uid {NOBODY} on a root mount {what}")
@@ -891,6 +941,7 @@ def main():
         checks.run("rm_and_lock_refuse_bad_paths", rm_and_lock_refuse_bad_paths, h)
         checks.run("rm_vs_rm_rf_50000_entries", rm_timing, h, timings)
         checks.run("ctrl_commands", ctrl_commands, h)
+        checks.run("ctrl_compact_frees_unused_pack_bytes", ctrl_compact, h)
         checks.run("ctrl_refused_for_non_owner", ctrl_refused_for_others, h, "without allow_other")
         checks.run("flushcache_progress_on_pty", flushcache_progress_on_pty, h)
         checks.run("flushcache_quiet_on_pty", flushcache_quiet_on_pty, h)
