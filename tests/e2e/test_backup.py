@@ -6,7 +6,9 @@ equals the source as it was at its run, backups are locked, unchanged data
 is stored once (stat: dedup well below the logical size), an interrupted
 run's leftover is cleaned up, and the age policy keeps exactly the newest
 backup of each of the last --keep-daily days / --keep-weekly weeks /
---keep-monthly months.
+--keep-monthly months. Expiring a backup frees the small files only it
+held, and the helper then compacts the mount: a manual `hoardfs ctrl compact`
+afterwards finds nothing left to do.
 """
 
 import errno
@@ -55,13 +57,26 @@ def main():
             for i, now in enumerate(RUNS):
                 with open(os.path.join(src, "journal.txt"), "a") as f:
                     f.write(f"run {i} at {now}\n")
+                # Small files packed together: from run 1 on, n0..n7 change every run
+                # and n8, n9 stay. When 11-01 expires (run 4), its n0..n7 go and the
+                # pack it wrote keeps only n8 and n9: mostly unused.
+                notes = os.path.join(src, "notes")
+                os.makedirs(notes, exist_ok=True)
+                for k in range(8 if i > 1 else 10 if i == 1 else 0):
+                    with open(os.path.join(notes, f"n{k}"), "wb") as f:
+                        f.write(os.urandom(3000 + 100 * k))
+                    # Same size as last run's: only a new whole second tells rsync.
+                    os.utime(os.path.join(notes, f"n{k}"), (1_700_000_000 + i * 100 + k,) * 2)
                 # rsync compares directory times to the second (see test_rsync.py):
                 # distinct whole seconds make it set the copy's time every run.
-                os.utime(src, ns=(1_700_000_000_000_000_000 + i * 1_000_000_007,) * 2)
+                for d in (notes, src):
+                    os.utime(d, ns=(1_700_000_000_000_000_000 + i * 1_000_000_007,) * 2)
                 if i == 3:  # an interrupted run left this behind
                     os.mkdir(os.path.join(dest, "2026-11-02T120000.incomplete"))
                 checks.run(f"backup_{now}", backup, h, src, dest, now)
                 states[now] = snapshot(src)
+                # Uploaded now, so the expired backups' blocks are in packs.
+                subprocess.run([CLI, "ctrl", "flushcache", "--quiet", h.mnt], check=True)
             checks.run("policy_keeps_the_expected_backups",
                        lambda: sorted(os.listdir(dest)) == EXPECTED or
                        (_ for _ in ()).throw(AssertionError(f"kept {sorted(os.listdir(dest))}, expected {EXPECTED}")))
@@ -79,6 +94,15 @@ def main():
                 if s["data_bytes"] < 3 * (3 << 20) or s["dedup_bytes"] > 2 * (3 << 20):
                     raise AssertionError(f"three backups of a 3 MiB file should share its blocks: {s}")
             checks.run("unchanged_data_is_stored_once", stored_once)
+
+            def compacted_by_the_helper():
+                before = h.stat_json()["compressed_bytes"]
+                subprocess.run([CLI, "ctrl", "compact", "--quiet", h.mnt], check=True)
+                after = h.stat_json()["compressed_bytes"]
+                if after != before:
+                    raise AssertionError(f"hoardfs ctrl compact after the runs went from {before} to {after} "
+                                         "stored bytes: the helper did not compact after expiring")
+            checks.run("helper_compacted_after_expiring", compacted_by_the_helper)
             checks.run("survives_a_remount_without_cache", h.remount, True)
             checks.run("after_remount", lambda: assert_same_tree(states[EXPECTED[-1]],
                                                                  snapshot(os.path.join(dest, EXPECTED[-1])),
