@@ -317,6 +317,7 @@ Status FilesystemImpl::snapshot_and_upload() {
   const std::string snapshot = options_.cache_dir + "/metadata.snapshot";
   ::unlink(snapshot.c_str());
   int64_t garbage_upto = 0;
+  int64_t changes_in_snapshot = 0;  // what the upload holds; later changes need another
   {
     std::lock_guard lock(mu_);
     try {
@@ -324,6 +325,7 @@ Status FilesystemImpl::snapshot_and_upload() {
     } catch (const std::exception& e) {
       return Status::io_error(std::string("committing metadata changes: ") + e.what());
     }
+    changes_in_snapshot = sqlite3_total_changes64(db_.handle());
     HOARDFS_RETURN_IF_ERROR(db_.backup_to(snapshot));
     auto& st = q("SELECT COALESCE(MAX(id), 0) FROM garbage");
     if (st.step()) garbage_upto = st.int64(0);
@@ -354,8 +356,13 @@ Status FilesystemImpl::snapshot_and_upload() {
   }
   try {
     std::lock_guard lock(mu_);
+    const int64_t before_delete = sqlite3_total_changes64(db_.handle());
     q("DELETE FROM garbage WHERE id <= ?").bind(garbage_upto).run();
-    changes_at_last_upload_ = sqlite3_total_changes64(db_.handle());
+    // Changes made while the snapshot was uploading are not in it: only when
+    // there were none may the unmount skip another upload. (Forgetting the
+    // deleted garbage needs none: the objects are gone either way.)
+    changes_at_last_upload_ =
+        before_delete == changes_in_snapshot ? sqlite3_total_changes64(db_.handle()) : changes_in_snapshot;
   } catch (const std::exception& e) {
     return Status::io_error(std::string("updating garbage list: ") + e.what());
   }

@@ -7,8 +7,11 @@
 #include <sodium.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "backend/memory/memory_backend.h"
 #include "hoardfs/filesystem.h"
@@ -19,6 +22,47 @@
 namespace hoardfs::testing {
 
 inline constexpr uint32_t kTestBlock = 64 * 1024;
+
+// A backend that runs a test's hook once, at the first get (or put) of a key
+// with the hook's prefix, before passing the call on: to make something
+// happen in the middle of a filesystem operation.
+class HookedBackend final : public Backend {
+ public:
+  explicit HookedBackend(Backend& inner) : inner_(inner) {}
+  struct Hook {
+    std::string prefix;
+    std::function<void(const std::string& key)> run;
+  };
+  Hook before_get, before_put;
+
+  std::string describe() const override { return inner_.describe(); }
+  Status get(const std::string& key, std::string* out) override {
+    fire(before_get, key);
+    return inner_.get(key, out);
+  }
+  Status get_range(const std::string& key, uint64_t offset, uint64_t length, std::string* out) override {
+    return inner_.get_range(key, offset, length, out);
+  }
+  Status put(const std::string& key, std::string_view data) override {
+    fire(before_put, key);
+    return inner_.put(key, data);
+  }
+  Status put_if_absent(const std::string& key, std::string_view data) override {
+    fire(before_put, key);
+    return inner_.put_if_absent(key, data);
+  }
+  Status remove(const std::vector<std::string>& keys) override { return inner_.remove(keys); }
+  Status list(const std::string& prefix, const std::string& start_after, size_t max_keys, ListPage* page) override {
+    return inner_.list(prefix, start_after, max_keys, page);
+  }
+  Status head(const std::string& key, ObjectInfo* info) override { return inner_.head(key, info); }
+
+ private:
+  static void fire(Hook& hook, const std::string& key) {
+    if (hook.run && key.starts_with(hook.prefix)) std::exchange(hook.run, {})(key);
+  }
+  Backend& inner_;
+};
 
 class FsTest : public ::testing::Test {
  protected:

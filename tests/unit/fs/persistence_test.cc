@@ -178,6 +178,31 @@ TEST_F(PersistenceTest, MetadataUploadsAreIncremental) {
   EXPECT_NE(lookup(kRootInode, "file-with-a-longish-name-19999"), 0u);
 }
 
+// A change made while a metadata upload is under way is not in that
+// version: the unmount must upload another, even with no change after the
+// first upload ended.
+TEST_F(PersistenceTest, ChangesDuringAMetadataUploadReachTheBackendAtUnmount) {
+  HookedBackend hooked(*backend_);
+  mount(&hooked);
+  uint64_t before = create(kRootInode, "before");
+  write(before, 0, "in the snapshot");
+  ASSERT_TRUE(fs_->flush_cache().is_ok());
+  hooked.before_put.prefix = object_names::kManifestPrefix;  // the snapshot is taken by then
+  hooked.before_put.run = [&](const std::string&) {
+    uint64_t during = create(kRootInode, "during");
+    write(during, 0, "made during the upload");
+    ASSERT_TRUE(fs_->flush_cache().is_ok());
+  };
+  ASSERT_TRUE(fs_->upload_metadata().is_ok());
+  ASSERT_FALSE(hooked.before_put.run);  // the hook ran
+  unmount();
+  drop_cache();
+  mount();
+  EXPECT_EQ(read(lookup(kRootInode, "before")), "in the snapshot");
+  ASSERT_NE(lookup(kRootInode, "during"), 0u) << "a file created during a metadata upload was lost";
+  EXPECT_EQ(read(lookup(kRootInode, "during")), "made during the upload");
+}
+
 TEST_F(PersistenceTest, StoredObjectsHideContentsAndNames) {
   mount();
   uint64_t f = create(kRootInode, "secret-file-name-xyzzy");
