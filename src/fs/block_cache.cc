@@ -213,6 +213,7 @@ int BlockCache::fetch_into_file(const Key& key, const std::string& path, uint64_
   // Twice at most: compaction may move the block to a new pack, and the old
   // one be deleted, between the lookup and the fetch.
   for (int attempt = 0; attempt < 2; ++attempt) {
+    s = Status::ok();
     plain = recent_pack(stored->object_name);
     if (plain) break;
     std::string raw, decoded;

@@ -1,6 +1,13 @@
 // Pack compaction (Filesystem::compact, fs_compact.cc): the space of freed
 // small blocks comes back, the blocks still in use read the same, and a
 // damaged pack is left alone.
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+
 #include "fs_test_util.h"
 
 namespace hoardfs::testing {
@@ -76,6 +83,96 @@ TEST_F(CompactTest, SparsePacksShrinkToTheirLiveBlocks) {
   mount();
   expect_kept_files_intact();
   EXPECT_EQ(read(lookup(kRootInode, "dup")), files_[8]);
+  CheckReport check;
+  ASSERT_TRUE(fs_->check(&check).is_ok());
+  EXPECT_TRUE(check.repaired.empty() && check.unrepairable.empty())
+      << (check.repaired.empty() ? check.unrepairable.front() : check.repaired.front());
+}
+
+// A read looks the block up, then fetches its object; if compaction moved
+// the block and the old pack was deleted in between, the read looks it up
+// again and fetches the new pack.
+TEST_F(CompactTest, AReadRacingCompactionFindsTheMovedBlock) {
+  HookedBackend hooked(*backend_);
+  mount(&hooked);
+  write_small_files();
+  for (int i = 0; i < 64; ++i) {
+    if (i % 4 != 0) remove(i);
+  }
+  unmount();
+  drop_cache();
+  mount(&hooked);
+  const uint64_t ino = lookup(kRootInode, name(8));
+  std::string fetched;
+  hooked.before_get.prefix = object_names::kDataPrefix;
+  hooked.before_get.run = [&](const std::string& key) {
+    fetched = key;
+    CompactReport report;
+    ASSERT_TRUE(fs_->compact(&report).is_ok());
+    ASSERT_GE(report.packs_rewritten, 1u);
+    ASSERT_TRUE(fs_->upload_metadata().is_ok());  // deletes the old packs
+  };
+  EXPECT_EQ(read(ino), files_[8]);
+  ASSERT_FALSE(fetched.empty());
+  ObjectInfo info;
+  EXPECT_TRUE(backend_->head(fetched, &info).is_not_found()) << fetched << " should be gone";
+  unmount();  // before `hooked` goes
+}
+
+// Compaction alongside writers that create, rewrite, deduplicate and delete
+// small files: afterwards every reference count checks out and every file
+// reads back from the backend alone.
+TEST_F(CompactTest, RunsAlongsideWritersAndDeleters) {
+  mount();
+  std::map<std::string, std::string> expected;
+  std::mutex expected_mu;
+  std::atomic<bool> stop{false};
+  std::vector<std::string> contents;
+  for (int i = 0; i < 24; ++i) contents.push_back(random_bytes(1000 + 300 * static_cast<size_t>(i)));
+  std::thread writer([&] {
+    for (int round = 0; round < 30; ++round) {
+      for (int i = 0; i < 20; ++i) {
+        const std::string file = "w" + std::to_string((round * 7 + i) % 50);
+        const std::string& data = contents[static_cast<size_t>((round + i) % 24)];  // repeats: dedup
+        uint64_t ino = lookup(kRootInode, file);
+        if (ino == 0) ino = create(kRootInode, file);
+        AttrChanges truncate;
+        truncate.size = true;
+        struct stat st {};
+        ASSERT_EQ(fs_->setattr(ino, truncate, caller_, &st), 0);
+        write(ino, 0, data);
+        std::lock_guard lock(expected_mu);
+        expected[file] = data;
+      }
+      for (int i = 0; i < 8; ++i) {
+        const std::string file = "w" + std::to_string((round * 11 + i * 3) % 50);
+        if (lookup(kRootInode, file) == 0) continue;
+        ASSERT_EQ(fs_->unlink(kRootInode, file), 0);
+        std::lock_guard lock(expected_mu);
+        expected.erase(file);
+      }
+      ASSERT_TRUE(fs_->flush_cache().is_ok());
+    }
+  });
+  CompactReport total;
+  std::thread compactor([&] {
+    while (!stop) {
+      ASSERT_TRUE(fs_->compact(&total).is_ok());
+      ASSERT_TRUE(fs_->upload_metadata().is_ok());
+    }
+  });
+  writer.join();
+  stop = true;
+  compactor.join();
+  EXPECT_GT(total.packs_rewritten, 0u);
+  EXPECT_EQ(total.damaged, 0u);
+
+  unmount();
+  drop_cache();
+  mount();
+  for (const auto& [file, data] : expected) {
+    EXPECT_TRUE(read(lookup(kRootInode, file)) == data) << file << " reads differently";
+  }
   CheckReport check;
   ASSERT_TRUE(fs_->check(&check).is_ok());
   EXPECT_TRUE(check.repaired.empty() && check.unrepairable.empty())
