@@ -152,8 +152,9 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   void release_extents_from(uint64_t ino, uint64_t first_blockno);
   void release_block(uint64_t block_id);
   // An object no block lives in any more becomes garbage (deleted from the
-  // backend after the next metadata upload).
-  void drop_object_if_unused(int64_t object_id);
+  // backend after the next metadata upload); with `retire` (compaction: the
+  // blocks live on elsewhere), only once no kept metadata version names it.
+  void drop_object_if_unused(int64_t object_id, bool retire = false);
   // Remembers a pack's decoded size, for compaction (fs_compact.cc).
   void record_pack(int64_t object_id, uint64_t plain_size);
   // compact(): moves the live blocks of these packs into one new pack.

@@ -235,7 +235,7 @@ Status FilesystemImpl::sweep_unreferenced_objects(const std::vector<ObjectInfo>&
   try {
     std::lock_guard lock(mu_);
     std::set<std::string> known;
-    auto st = db_.prepare("SELECT name FROM objects UNION SELECT name FROM garbage");
+    auto st = db_.prepare("SELECT name FROM objects UNION SELECT name FROM garbage UNION SELECT name FROM retired");
     while (st.step()) known.insert(st.text(0));
     for (const auto& o : listed) {
       if (!known.contains(o.key)) candidates.push_back(o.key);

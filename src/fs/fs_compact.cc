@@ -8,8 +8,10 @@
 // most a block size), uploads that, and then, in one transaction, points
 // each block that still lives at its old place to the new one. Blocks freed
 // meanwhile are simply not moved; a block deduplicated meanwhile moves with
-// its new references. The old packs become garbage, deleted once a metadata
-// version no longer naming them is uploaded, as for any freed object.
+// its new references. The old packs are retired: the metadata versions kept
+// in the backend still name them (hoardfs adm restore-metadata may bring one
+// back), so they become garbage only once the uploads since have pushed
+// every such version out.
 //
 // The database work runs in short steps under mu_, so the filesystem stays
 // usable while the packs are fetched, encoded and uploaded without it.
@@ -94,6 +96,7 @@ Status FilesystemImpl::compact(CompactReport* report) {
 
   // 2. Rewrite them, a new pack's worth at a time.
   for (size_t next = 0; next < sparse.size();) {
+    if (shut_down_) return Status::io_error("compaction: stopped by the unmount");
     std::vector<int64_t> group;
     uint64_t bytes = 0;
     while (next < sparse.size() && (group.empty() || bytes + sparse[next].live_bytes <= block_size_)) {
@@ -194,7 +197,7 @@ Status FilesystemImpl::rewrite_packs(const std::vector<int64_t>& objects, Compac
       q("UPDATE objects SET refcount = refcount - 1 WHERE id = ?").bind(m.from_object).run();
     }
     q("UPDATE objects SET refcount = ? WHERE id = ?").bind(moved, new_object).run();
-    for (int64_t object : emptied) drop_object_if_unused(object);
+    for (int64_t object : emptied) drop_object_if_unused(object, /*retire=*/true);
     drop_object_if_unused(new_object);  // when every block was freed meanwhile
     txn.commit();
     commit_batch();

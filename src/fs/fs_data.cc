@@ -428,14 +428,19 @@ void FilesystemImpl::release_block(uint64_t block_id) {
   drop_object_if_unused(object_id);
 }
 
-void FilesystemImpl::drop_object_if_unused(int64_t object_id) {
+void FilesystemImpl::drop_object_if_unused(int64_t object_id, bool retire) {
   auto& obj = q("SELECT refcount, name FROM objects WHERE id = ?").bind(object_id);
   if (obj.step() && obj.int64(0) <= 0) {
     std::string name = obj.text(1);
     obj.reset();
     q("DELETE FROM objects WHERE id = ?").bind(object_id).run();
     q("DELETE FROM packs WHERE object = ?").bind(object_id).run();
-    q("INSERT INTO garbage(name) VALUES (?)").bind(name).run();
+    if (retire) {
+      // Versions up to the next upload may still name it (one may be uploading now).
+      q("INSERT INTO retired(name, version) VALUES (?, ?)").bind(name, metadata_version_.load() + 1).run();
+    } else {
+      q("INSERT INTO garbage(name) VALUES (?)").bind(name).run();
+    }
   } else {
     obj.reset();
   }

@@ -325,6 +325,20 @@ Status FilesystemImpl::snapshot_and_upload() {
     } catch (const std::exception& e) {
       return Status::io_error(std::string("committing metadata changes: ") + e.what());
     }
+    // Packs compaction retired that no version kept after this upload names.
+    try {
+      const uint64_t next = metadata_version_ + 1;
+      const uint64_t keep = std::max(options_.keep_metadata_versions, 1u);
+      if (next > keep) {
+        sql::Transaction txn(db_);
+        q("INSERT INTO garbage(name) SELECT name FROM retired WHERE version <= ? ORDER BY id").bind(next - keep).run();
+        q("DELETE FROM retired WHERE version <= ?").bind(next - keep).run();
+        txn.commit();
+        commit_batch();
+      }
+    } catch (const std::exception& e) {
+      return Status::io_error(std::string("releasing retired packs: ") + e.what());
+    }
     changes_in_snapshot = sqlite3_total_changes64(db_.handle());
     HOARDFS_RETURN_IF_ERROR(db_.backup_to(snapshot));
     auto& st = q("SELECT COALESCE(MAX(id), 0) FROM garbage");
@@ -399,6 +413,7 @@ Status FilesystemImpl::upload_metadata() { return snapshot_and_upload(); }
 
 Status FilesystemImpl::shutdown() {
   if (shut_down_.exchange(true)) return Status::ok();
+  { std::lock_guard compaction_done(compact_mu_); }  // it stops after its current pack
   stop_invalidations();
   {
     std::lock_guard lock(timer_mu_);

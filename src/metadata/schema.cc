@@ -57,6 +57,9 @@ static const char* const kAdditions = R"sql(
 -- A pack's decoded size when it was written: with the blocks still in it,
 -- what compaction could free (doc/format.md, "Pack compaction").
 CREATE TABLE IF NOT EXISTS packs (object INTEGER PRIMARY KEY, plain_size INTEGER NOT NULL);
+-- Packs compaction emptied: still named by the metadata versions up to
+-- `version`, so they become garbage only once those versions are pruned.
+CREATE TABLE IF NOT EXISTS retired (id INTEGER PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS blocks_by_object ON blocks(object);
 )sql";
 

@@ -602,54 +602,75 @@ def ctrl_commands(h):
     expect_exit(cli(h, "ctrl", "log", "chatty", m), 2, "hoardfs ctrl log with an unknown level")
 
 
-def ctrl_compact(h):
-    """hoardfs ctrl compact: after most small files of a tree go (a snapshot
-    rotation), their packs shrink to what is still used, the old packs leave
-    the backend with the next metadata upload, and the files left read the
-    same from an empty cache."""
+def compact_setup(h, state):
+    """A tree of 600 small files in packs, four fifths of them deleted: every
+    pack stays, each still holding some files."""
+    h.mkfs()
+    h.mount("--metadata-versions", "3")
     m = h.mnt
     root = os.path.join(m, "compact")
     os.makedirs(root)
-    expect_ok(cli(h, "ctrl", "flushcache", "--quiet", m), "hoardfs ctrl flushcache")
-    existing = set(stored_data_objects(h))
-    files = {}
     for i in range(600):
-        files[f"f{i:03d}"] = os.urandom(1024 + 512 * (i % 9))
-        write_file(os.path.join(root, f"f{i:03d}"), files[f"f{i:03d}"])
+        write_file(os.path.join(root, f"f{i:03d}"), os.urandom(1024 + 512 * (i % 9)))
     expect_ok(cli(h, "ctrl", "flushcache", "--quiet", m), "hoardfs ctrl flushcache")
-    packs = set(stored_data_objects(h)) - existing
+    state["packs"] = set(stored_data_objects(h))
     for i in range(600):
         if i % 5:
             os.unlink(os.path.join(root, f"f{i:03d}"))
-            del files[f"f{i:03d}"]
     expect_ok(cli(h, "ctrl", "upload-meta", m), "hoardfs ctrl upload-meta")
-    check_eq(packs - set(stored_data_objects(h)), set(), "packs gone before compaction (each still holds files)")
-    stored_before = h.stat_json()["compressed_bytes"]
+    check_eq(state["packs"] - set(stored_data_objects(h)), set(), "packs gone before compaction")
+    state["tree"] = snapshot(m)
+    state["version"] = h.stat_json()["metadata_version"]
+    state["dead_bytes"] = sum(1024 + 512 * (i % 9) for i in range(600) if i % 5)
 
+
+def compact_frees_pack_space(h, state):
+    """hoardfs ctrl compact rewrites the packs: the stored size drops by about
+    the deleted files' bytes at once, and it says so."""
+    m = h.mnt
+    stored_before = h.stat_json()["compressed_bytes"]
     r = cli(h, "ctrl", "compact", m)
     expect_ok(r, "hoardfs ctrl compact")
     log("    " + r.stdout.strip())
     if not r.stdout.startswith("Stored data: "):
         raise AssertionError("hoardfs ctrl compact did not say what it changed: " + r.describe())
-    stored_after = h.stat_json()["compressed_bytes"]
-    log(f"    stored bytes {stored_before} -> {stored_after}; {len(packs)} packs held the tree")
-    freed = stored_before - stored_after
-    tree_bytes = sum(1024 + 512 * (i % 9) for i in range(600))
-    # Four fifths of the tree's bytes were dead, all of them in packs.
-    if freed < tree_bytes // 2:
-        raise AssertionError(f"compaction freed {freed} bytes of a {tree_bytes}-byte tree 4/5 deleted")
-    expect_ok(cli(h, "ctrl", "upload-meta", m), "hoardfs ctrl upload-meta after compact")
-    gone = packs - set(stored_data_objects(h))
-    check_eq(gone, packs, "the tree's packs that left the backend after compaction")
-
-    h.remount(drop_cache=True)
-    check_eq(sorted(os.listdir(root)), sorted(files), "files left after compaction and a remount")
-    for name, data in files.items():
-        if read_file(os.path.join(root, name)) != data:
-            raise AssertionError(f"{name} reads differently after compaction and a remount with an empty cache")
+    freed = stored_before - h.stat_json()["compressed_bytes"]
+    log(f"    freed {freed} stored bytes; the deleted files held {state['dead_bytes']}")
+    if freed < state["dead_bytes"] // 2:
+        raise AssertionError(f"compaction freed {freed} bytes; the deleted files held {state['dead_bytes']}")
     r = cli(h, "ctrl", "compact", "--quiet", m)
-    expect_ok(r, "hoardfs ctrl compact --quiet")
+    expect_ok(r, "hoardfs ctrl compact --quiet (nothing left to do)")
     check_eq(r.stdout, "", "what hoardfs ctrl compact --quiet printed")
+    expect_ok(cli(h, "ctrl", "upload-meta", m), "hoardfs ctrl upload-meta after compact")
+    # The versions kept in the backend still name the old packs: they stay.
+    check_eq(state["packs"] - set(stored_data_objects(h)), set(), "old packs gone while versions name them")
+    h.umount()
+
+
+def restore_from_before_compaction(h, state):
+    """hoardfs adm restore-metadata of the version before compaction: its
+    files read from the old packs, which compaction kept for it."""
+    expect_ok(cli(h, "adm", "restore-metadata", "--version", str(state["version"]), h.url,
+                  stdin_text=h.passphrase + "\n"),
+              f"hoardfs adm restore-metadata --version {state['version']}")
+    h.cache = os.path.join(h.base, "cache-after-restore")
+    os.mkdir(h.cache)
+    h.mount()
+    assert_same_tree(state["tree"], snapshot(h.mnt), "the version from before compaction, restored")
+
+
+def compacted_packs_leave_after_rotation(h, state):
+    """Compacting again (the restored version has the sparse packs again),
+    then as many uploads as versions are kept: the old packs leave the
+    backend, and the files read the same from an empty cache."""
+    m = h.mnt
+    expect_ok(cli(h, "ctrl", "compact", "--quiet", m), "hoardfs ctrl compact after the restore")
+    for _ in range(4):  # 3 versions kept: the 4th upload is the first none of whose kept versions names them
+        expect_ok(cli(h, "ctrl", "upload-meta", m), "hoardfs ctrl upload-meta")
+    check_eq(state["packs"] & set(stored_data_objects(h)), set(), "old packs left in the backend after rotation")
+    h.remount(drop_cache=True)
+    assert_same_tree(state["tree"], snapshot(m), "the compacted tree from an empty cache")
+    h.umount()
 
 
 def ctrl_refused_for_others(h, what):
@@ -941,7 +962,6 @@ def main():
         checks.run("rm_and_lock_refuse_bad_paths", rm_and_lock_refuse_bad_paths, h)
         checks.run("rm_vs_rm_rf_50000_entries", rm_timing, h, timings)
         checks.run("ctrl_commands", ctrl_commands, h)
-        checks.run("ctrl_compact_frees_unused_pack_bytes", ctrl_compact, h)
         checks.run("ctrl_refused_for_non_owner", ctrl_refused_for_others, h, "without allow_other")
         checks.run("flushcache_progress_on_pty", flushcache_progress_on_pty, h)
         checks.run("flushcache_quiet_on_pty", flushcache_quiet_on_pty, h)
@@ -951,6 +971,15 @@ def main():
             checks.run("ctrl_refused_for_non_owner_allow_other", ctrl_refused_for_others, h,
                        "with allow_other")
         checks.run("final_umount", h.umount)
+
+    compact = {}
+    with Hoard("toolset-compact") as h:
+        if checks.run("compact_setup", compact_setup, h, compact):
+            if checks.run("compact_frees_unused_pack_bytes", compact_frees_pack_space, h, compact):
+                if checks.run("restore_metadata_from_before_compaction", restore_from_before_compaction, h,
+                              compact):
+                    checks.run("compacted_packs_leave_after_version_rotation",
+                               compacted_packs_leave_after_rotation, h, compact)
 
     adm = {}
     with Hoard("toolset-adm") as h:

@@ -39,6 +39,7 @@ class CompactTest : public FsTest {
 };
 
 TEST_F(CompactTest, SparsePacksShrinkToTheirLiveBlocks) {
+  options_.keep_metadata_versions = 3;
   mount();
   write_small_files();
   const size_t packs = count_objects(object_names::kDataPrefix);
@@ -62,7 +63,13 @@ TEST_F(CompactTest, SparsePacksShrinkToTheirLiveBlocks) {
   EXPECT_EQ(fs_->stats().compressed_bytes, stored - report.stored_before + report.stored_after);
   EXPECT_EQ(fs_->stats().blocks, 16u);
   expect_kept_files_intact();
-  // The old packs go with the next metadata upload.
+  // The old packs stay while a kept metadata version may name them: with
+  // 3 versions kept, the fourth upload after compaction is the first whose
+  // kept versions all come after it.
+  for (int upload = 1; upload <= 3; ++upload) {
+    ASSERT_TRUE(fs_->upload_metadata().is_ok());
+    EXPECT_EQ(count_objects(object_names::kDataPrefix), packs + 1) << "after upload " << upload;
+  }
   ASSERT_TRUE(fs_->upload_metadata().is_ok());
   EXPECT_EQ(count_objects(object_names::kDataPrefix), 1u);
 
@@ -93,6 +100,7 @@ TEST_F(CompactTest, SparsePacksShrinkToTheirLiveBlocks) {
 // the block and the old pack was deleted in between, the read looks it up
 // again and fetches the new pack.
 TEST_F(CompactTest, AReadRacingCompactionFindsTheMovedBlock) {
+  options_.keep_metadata_versions = 1;
   HookedBackend hooked(*backend_);
   mount(&hooked);
   write_small_files();
@@ -110,7 +118,9 @@ TEST_F(CompactTest, AReadRacingCompactionFindsTheMovedBlock) {
     CompactReport report;
     ASSERT_TRUE(fs_->compact(&report).is_ok());
     ASSERT_GE(report.packs_rewritten, 1u);
-    ASSERT_TRUE(fs_->upload_metadata().is_ok());  // deletes the old packs
+    for (int upload = 0; upload < 2; ++upload) {  // one version kept: the second deletes the old packs
+      ASSERT_TRUE(fs_->upload_metadata().is_ok());
+    }
   };
   EXPECT_EQ(read(ino), files_[8]);
   ASSERT_FALSE(fetched.empty());
@@ -196,6 +206,7 @@ TEST_F(CompactTest, PacksMostlyInUseAndWholeBlocksStay) {
 }
 
 TEST_F(CompactTest, ADamagedPackIsLeftAlone) {
+  options_.keep_metadata_versions = 1;
   mount();
   write_small_files();
   for (int i = 0; i < 64; ++i) {
@@ -210,7 +221,7 @@ TEST_F(CompactTest, ADamagedPackIsLeftAlone) {
   ASSERT_TRUE(fs_->compact(&report).is_ok());
   EXPECT_EQ(report.damaged, 1u);
   EXPECT_EQ(report.packs_rewritten, objects.size() - 1);
-  ASSERT_TRUE(fs_->upload_metadata().is_ok());
+  for (int upload = 0; upload < 2; ++upload) ASSERT_TRUE(fs_->upload_metadata().is_ok());
   std::vector<ObjectInfo> after;
   ASSERT_TRUE(list_all(*backend_, object_names::kDataPrefix, &after).is_ok());
   EXPECT_EQ(after.size(), 2u);  // the damaged pack and the new one
