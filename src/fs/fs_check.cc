@@ -213,6 +213,7 @@ Status FilesystemImpl::check(CheckReport* report) {
       // The object is gone: forget it without queueing a delete.
       q("DELETE FROM blocks WHERE object = ?").bind(object_id).run();
       q("DELETE FROM objects WHERE id = ?").bind(object_id).run();
+      q("DELETE FROM packs WHERE object = ?").bind(object_id).run();
       q("DELETE FROM garbage WHERE name = ?").bind(name).run();
       txn.commit();
     }

@@ -18,7 +18,9 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -30,10 +32,16 @@ namespace {
 
 // Objects examined per step under the lock.
 constexpr int64_t kScanStep = 4096;
+// A new pack holds at most a block size of data, as many blocks as the
+// write-back puts in one (256), and the blocks of at most 64 old packs (so
+// that an unmount never waits for more than that many fetches).
+constexpr uint64_t kMaxPackBlocks = 256;
+constexpr size_t kMaxPacksPerRewrite = 64;
 
 struct SparsePack {
   int64_t object = 0;
   uint64_t live_bytes = 0;
+  uint64_t live_blocks = 0;
 };
 
 struct LiveBlock {
@@ -48,7 +56,19 @@ struct Move {
   int64_t from_object = 0;
   uint64_t from_offset = 0;
   uint64_t to_offset = 0;
+  BlockHash hash{};
 };
+
+// An old pack whose live blocks a rewrite takes: its id and name when read
+// (ids are reused once freed; the name never is).
+struct Source {
+  int64_t object = 0;
+  std::string name;
+};
+
+std::string_view hash_view(const BlockHash& hash) {
+  return {reinterpret_cast<const char*>(hash.data()), hash.size()};
+}
 
 }  // namespace
 
@@ -64,14 +84,15 @@ Status FilesystemImpl::compact(CompactReport* report) {
       std::lock_guard lock(mu_);
       struct Span {
         int64_t object;
-        uint64_t live, end;
+        uint64_t live, end, blocks;
       };
       std::vector<Span> spans;
-      auto& st = q("SELECT object, SUM(obj_length), MAX(obj_offset + obj_length) FROM blocks WHERE object > ? "
-                   "GROUP BY object ORDER BY object LIMIT ?")
+      auto& st = q("SELECT object, SUM(obj_length), MAX(obj_offset + obj_length), COUNT(*) FROM blocks "
+                   "WHERE object > ? GROUP BY object ORDER BY object LIMIT ?")
                      .bind(after, kScanStep);
       while (st.step()) {
-        spans.push_back({st.int64(0), static_cast<uint64_t>(st.int64(1)), static_cast<uint64_t>(st.int64(2))});
+        spans.push_back({st.int64(0), static_cast<uint64_t>(st.int64(1)), static_cast<uint64_t>(st.int64(2)),
+                         static_cast<uint64_t>(st.int64(3))});
       }
       st.reset();
       more = spans.size() == static_cast<size_t>(kScanStep);
@@ -87,7 +108,7 @@ Status FilesystemImpl::compact(CompactReport* report) {
         if (auto known = plain_sizes.find(span.object); known != plain_sizes.end()) {
           plain = std::max(plain, known->second);
         }
-        if (span.live * 2 <= plain) sparse.push_back({span.object, span.live});
+        if (span.live * 2 <= plain) sparse.push_back({span.object, span.live, span.blocks});
       }
     }
   } catch (const std::exception& e) {
@@ -96,11 +117,14 @@ Status FilesystemImpl::compact(CompactReport* report) {
 
   // 2. Rewrite them, a new pack's worth at a time.
   for (size_t next = 0; next < sparse.size();) {
-    if (shut_down_) return Status::io_error("compaction: stopped by the unmount");
     std::vector<int64_t> group;
-    uint64_t bytes = 0;
-    while (next < sparse.size() && (group.empty() || bytes + sparse[next].live_bytes <= block_size_)) {
+    uint64_t bytes = 0, blocks = 0;
+    while (next < sparse.size() &&
+           (group.empty() || (bytes + sparse[next].live_bytes <= block_size_ &&
+                              blocks + sparse[next].live_blocks <= kMaxPackBlocks &&
+                              group.size() < kMaxPacksPerRewrite))) {
       bytes += sparse[next].live_bytes;
+      blocks += sparse[next].live_blocks;
       group.push_back(sparse[next++].object);
     }
     HOARDFS_RETURN_IF_ERROR(rewrite_packs(group, report));
@@ -117,12 +141,20 @@ Status FilesystemImpl::compact(CompactReport* report) {
 Status FilesystemImpl::rewrite_packs(const std::vector<int64_t>& objects, CompactReport* report) {
   std::string plaintext;
   std::vector<Move> moves;
-  std::vector<int64_t> emptied;  // the packs whose blocks are all in `plaintext`
+  std::vector<Source> sources;  // the packs whose live blocks are all in `plaintext`
   uint64_t stored_before = 0;
   for (int64_t object : objects) {
+    if (shut_down_) return Status::io_error("compaction: stopped by the unmount");
     std::string name;
     uint64_t stored_size = 0;
     std::vector<LiveBlock> live;
+    auto still_recorded = [&] {
+      std::lock_guard lock(mu_);
+      auto& obj = q("SELECT name FROM objects WHERE id = ?").bind(object);
+      const bool same = obj.step() && obj.text(0) == name;
+      obj.reset();
+      return same;
+    };
     try {
       std::lock_guard lock(mu_);
       auto& obj = q("SELECT name, stored_size FROM objects WHERE id = ?").bind(object);
@@ -161,15 +193,20 @@ Status FilesystemImpl::rewrite_packs(const std::vector<int64_t>& objects, Compac
       if (got.code() != Status::Code::kCorruption && !got.is_not_found()) {
         return got.with_context("compaction: fetching pack " + name);
       }
+      try {
+        if (got.is_not_found() && !still_recorded()) continue;  // freed (and deleted) meanwhile
+      } catch (const std::exception& e) {
+        return Status::io_error(std::string("compaction: ") + e.what());
+      }
       log::warning("compaction: pack {} left as it is: {}", name, got.to_string());
       report->damaged++;
       continue;
     }
     for (const LiveBlock& b : live) {
-      moves.push_back({b.id, object, b.offset, plaintext.size()});
+      moves.push_back({b.id, object, b.offset, plaintext.size(), b.hash});
       plaintext.append(decoded, b.offset, b.length);
     }
-    emptied.push_back(object);
+    sources.push_back({object, name});
     stored_before += stored_size;
   }
   if (moves.empty()) return Status::ok();
@@ -180,34 +217,46 @@ Status FilesystemImpl::rewrite_packs(const std::vector<int64_t>& objects, Compac
     backend_write_failed(put);
     return put.with_context("compaction: uploading a new pack");
   }
+  uint64_t rewritten = 0;
   try {
     std::lock_guard lock(mu_);
     sql::Transaction txn(db_);
+    // A pack freed meanwhile may have left its id to a new object: only the
+    // blocks of packs still recorded under the name read are moved.
+    std::set<int64_t> current;
+    for (const Source& source : sources) {
+      auto& obj = q("SELECT name FROM objects WHERE id = ?").bind(source.object);
+      if (obj.step() && obj.text(0) == source.name) current.insert(source.object);
+      obj.reset();
+    }
     q("INSERT INTO objects(name, stored_size, refcount) VALUES (?, ?, 0)").bind(name, stored.size()).run();
     const int64_t new_object = db_.last_insert_rowid();
     record_pack(new_object, plaintext.size());
     int64_t moved = 0;
     for (const Move& m : moves) {
-      // Only a block still where we read it: not freed, not moved by anyone.
-      q("UPDATE blocks SET object = ?, obj_offset = ? WHERE id = ? AND object = ? AND obj_offset = ?")
-          .bind(new_object, m.to_offset, m.block, m.from_object, m.from_offset)
+      if (!current.contains(m.from_object)) continue;
+      // Only the block still where it was read, with the bytes checked: one
+      // freed meanwhile is not moved (nor one that took its id).
+      q("UPDATE blocks SET object = ?, obj_offset = ? WHERE id = ? AND object = ? AND obj_offset = ? AND hash = ?")
+          .bind(new_object, m.to_offset, m.block, m.from_object, m.from_offset, hash_view(m.hash))
           .run();
       if (db_.changes() == 0) continue;
       ++moved;
       q("UPDATE objects SET refcount = refcount - 1 WHERE id = ?").bind(m.from_object).run();
     }
     q("UPDATE objects SET refcount = ? WHERE id = ?").bind(moved, new_object).run();
-    for (int64_t object : emptied) drop_object_if_unused(object, /*retire=*/true);
+    for (int64_t object : current) drop_object_if_unused(object, /*retire=*/true);
     drop_object_if_unused(new_object);  // when every block was freed meanwhile
     txn.commit();
     commit_batch();
     report->blocks_moved += static_cast<uint64_t>(moved);
+    rewritten = current.size();
   } catch (const std::exception& e) {
     // Nothing moved; the new pack is an object nothing records, which the
     // next fsck deletes.
     return Status::io_error(std::string("compaction: recording the new pack: ") + e.what());
   }
-  report->packs_rewritten += emptied.size();
+  report->packs_rewritten += rewritten;
   report->packs_written++;
   report->stored_before += stored_before;
   report->stored_after += stored.size();

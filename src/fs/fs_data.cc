@@ -436,8 +436,9 @@ void FilesystemImpl::drop_object_if_unused(int64_t object_id, bool retire) {
     q("DELETE FROM objects WHERE id = ?").bind(object_id).run();
     q("DELETE FROM packs WHERE object = ?").bind(object_id).run();
     if (retire) {
-      // Versions up to the next upload may still name it (one may be uploading now).
-      q("INSERT INTO retired(name, version) VALUES (?, ?)").bind(name, metadata_version_.load() + 1).run();
+      // The first version not naming it is the first upload whose snapshot
+      // comes after this; snapshot_and_upload() fills it in.
+      q("INSERT INTO retired(name, version) VALUES (?, NULL)").bind(name).run();
     } else {
       q("INSERT INTO garbage(name) VALUES (?)").bind(name).run();
     }

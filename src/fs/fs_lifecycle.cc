@@ -317,6 +317,7 @@ Status FilesystemImpl::snapshot_and_upload() {
   const std::string snapshot = options_.cache_dir + "/metadata.snapshot";
   ::unlink(snapshot.c_str());
   int64_t garbage_upto = 0;
+  int64_t retired_upto = 0;         // packs retired before the snapshot: this version no longer names them
   int64_t changes_in_snapshot = 0;  // what the upload holds; later changes need another
   {
     std::lock_guard lock(mu_);
@@ -325,17 +326,23 @@ Status FilesystemImpl::snapshot_and_upload() {
     } catch (const std::exception& e) {
       return Status::io_error(std::string("committing metadata changes: ") + e.what());
     }
-    // Packs compaction retired that no version kept after this upload names.
+    // Packs compaction retired, once every version kept after this upload
+    // comes after them: this one gets at least the number after the newest
+    // uploaded, and versions are numbered without gaps.
     try {
       const uint64_t next = metadata_version_ + 1;
       const uint64_t keep = std::max(options_.keep_metadata_versions, 1u);
-      if (next > keep) {
+      if (next + 1 > keep) {
         sql::Transaction txn(db_);
-        q("INSERT INTO garbage(name) SELECT name FROM retired WHERE version <= ? ORDER BY id").bind(next - keep).run();
-        q("DELETE FROM retired WHERE version <= ?").bind(next - keep).run();
+        const uint64_t oldest_kept = next + 1 - keep;
+        q("INSERT INTO garbage(name) SELECT name FROM retired WHERE version <= ? ORDER BY id").bind(oldest_kept).run();
+        q("DELETE FROM retired WHERE version <= ?").bind(oldest_kept).run();
         txn.commit();
         commit_batch();
       }
+      auto& st = q("SELECT COALESCE(MAX(id), 0) FROM retired WHERE version IS NULL");
+      if (st.step()) retired_upto = st.int64(0);
+      st.reset();
     } catch (const std::exception& e) {
       return Status::io_error(std::string("releasing retired packs: ") + e.what());
     }
@@ -353,6 +360,14 @@ Status FilesystemImpl::snapshot_and_upload() {
   }
   metadata_version_ = uploaded->version;
   HOARDFS_RETURN_IF_ERROR(write_small_file(options_.cache_dir + "/state", std::to_string(uploaded->version)));
+  if (retired_upto > 0) {
+    try {
+      std::lock_guard lock(mu_);
+      q("UPDATE retired SET version = ? WHERE version IS NULL AND id <= ?").bind(uploaded->version, retired_upto).run();
+    } catch (const std::exception& e) {
+      return Status::io_error(std::string("recording retired packs: ") + e.what());
+    }
+  }
 
   // Objects freed before the snapshot are referenced by no newer metadata
   // version, so they can go now.

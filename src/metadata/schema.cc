@@ -57,9 +57,10 @@ static const char* const kAdditions = R"sql(
 -- A pack's decoded size when it was written: with the blocks still in it,
 -- what compaction could free (doc/format.md, "Pack compaction").
 CREATE TABLE IF NOT EXISTS packs (object INTEGER PRIMARY KEY, plain_size INTEGER NOT NULL);
--- Packs compaction emptied: still named by the metadata versions up to
--- `version`, so they become garbage only once those versions are pruned.
-CREATE TABLE IF NOT EXISTS retired (id INTEGER PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL);
+-- Packs compaction emptied: `version` is the first metadata version that
+-- no longer names them (NULL until it is uploaded); they become garbage once
+-- every version kept in the backend is at least that one.
+CREATE TABLE IF NOT EXISTS retired (id INTEGER PRIMARY KEY, name TEXT NOT NULL, version INTEGER);
 CREATE INDEX IF NOT EXISTS blocks_by_object ON blocks(object);
 )sql";
 

@@ -13,6 +13,7 @@ afterwards finds nothing left to do.
 
 import errno
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,12 +32,14 @@ RUNS = ["2026-10-30T030000", "2026-11-01T030000", "2026-11-02T030000", "2026-11-
 EXPECTED = ["2026-10-30T030000", "2026-11-02T150000", "2026-11-10T030000"]
 
 
-def backup(h, src, dest, now):
-    proc = subprocess.run([sys.executable, HELPER, "--quiet", "--keep-daily", "2", "--keep-weekly", "2",
+def backup(h, src, dest, now, outputs):
+    quiet = ["--quiet"] if now != RUNS[-1] else []  # the last run, which expires 11-01, tells what it does
+    proc = subprocess.run([sys.executable, HELPER, *quiet, "--keep-daily", "2", "--keep-weekly", "2",
                            "--keep-monthly", "2", "--now", now, "--hoardfs", CLI, src, dest],
                           capture_output=True, text=True, timeout=600)
     if proc.returncode != 0 or proc.stderr.strip():
         raise AssertionError(f"hoardfs-backup --now {now} -> exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    outputs[now] = proc.stdout
 
 
 def main():
@@ -54,6 +57,7 @@ def main():
             dest = os.path.join(h.mnt, "backups")
             os.mkdir(dest)
             states = {}
+            outputs = {}
             for i, now in enumerate(RUNS):
                 with open(os.path.join(src, "journal.txt"), "a") as f:
                     f.write(f"run {i} at {now}\n")
@@ -73,7 +77,7 @@ def main():
                     os.utime(d, ns=(1_700_000_000_000_000_000 + i * 1_000_000_007,) * 2)
                 if i == 3:  # an interrupted run left this behind
                     os.mkdir(os.path.join(dest, "2026-11-02T120000.incomplete"))
-                checks.run(f"backup_{now}", backup, h, src, dest, now)
+                checks.run(f"backup_{now}", backup, h, src, dest, now, outputs)
                 states[now] = snapshot(src)
                 # Uploaded now, so the expired backups' blocks are in packs.
                 subprocess.run([CLI, "ctrl", "flushcache", "--quiet", h.mnt], check=True)
@@ -96,6 +100,12 @@ def main():
             checks.run("unchanged_data_is_stored_once", stored_once)
 
             def compacted_by_the_helper():
+                said = [line for line in outputs.get(RUNS[-1], "").splitlines() if line.startswith("Stored data:")]
+                log(f"last run: {said}")
+                m = re.match(r"Stored data: (.*) before, (.*) after compaction", said[0]) if said else None
+                if not m or m.group(1) == m.group(2):
+                    raise AssertionError("the run that expired a backup did not compact away its files: "
+                                         + outputs.get(RUNS[-1], ""))
                 before = h.stat_json()["compressed_bytes"]
                 subprocess.run([CLI, "ctrl", "compact", "--quiet", h.mnt], check=True)
                 after = h.stat_json()["compressed_bytes"]

@@ -665,7 +665,7 @@ def compacted_packs_leave_after_rotation(h, state):
     backend, and the files read the same from an empty cache."""
     m = h.mnt
     expect_ok(cli(h, "ctrl", "compact", "--quiet", m), "hoardfs ctrl compact after the restore")
-    for _ in range(4):  # 3 versions kept: the 4th upload is the first none of whose kept versions names them
+    for _ in range(3):  # 3 versions kept: after the 3rd upload none of the kept versions names them
         expect_ok(cli(h, "ctrl", "upload-meta", m), "hoardfs ctrl upload-meta")
     check_eq(state["packs"] & set(stored_data_objects(h)), set(), "old packs left in the backend after rotation")
     h.remount(drop_cache=True)
