@@ -307,16 +307,18 @@ class BackgroundWriter(threading.Thread):
         self.ops = 0
         self.stop = threading.Event()
         self.error = None
+        # Everything relative to the mount's root, opened here, while the
+        # mount is certainly live: once the kill and the lazy unmount have
+        # happened, the mountpoint leads to the directory underneath, and
+        # files written there would count as fsync'd on the filesystem. (The
+        # thread opening it itself could come after the kill when the round
+        # waits for no operation.)
+        self.root = os.open(mnt, os.O_RDONLY | os.O_DIRECTORY)
 
     def run(self):
         n = 0
-        # Everything relative to the mount's root as opened now: once the
-        # kill and the lazy unmount have happened, a path through the
-        # mountpoint would reach the directory underneath, and files written
-        # there would count as fsync'd on the filesystem.
-        root = None
+        root = self.root
         try:
-            root = os.open(self.mnt, os.O_RDONLY | os.O_DIRECTORY)
             while not self.stop.is_set():
                 n += 1
                 rel = f"{self.prefix}{n:04d}"
@@ -341,8 +343,7 @@ class BackgroundWriter(threading.Thread):
         except OSError as e:
             self.error = e  # expected once the daemon is dead
         finally:
-            if root is not None:
-                close_quietly(root)
+            close_quietly(root)
 
 
 # --- the filesystem under test --------------------------------------------------
