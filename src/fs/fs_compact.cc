@@ -51,12 +51,11 @@ struct LiveBlock {
   BlockHash hash{};
 };
 
+// A live block going from its pack to offset `to_offset` of the new one.
 struct Move {
-  uint64_t block = 0;
+  LiveBlock block;
   int64_t from_object = 0;
-  uint64_t from_offset = 0;
   uint64_t to_offset = 0;
-  BlockHash hash{};
 };
 
 // An old pack whose live blocks a rewrite takes: its id and name when read
@@ -203,7 +202,7 @@ Status FilesystemImpl::rewrite_packs(const std::vector<int64_t>& objects, Compac
       continue;
     }
     for (const LiveBlock& b : live) {
-      moves.push_back({b.id, object, b.offset, plaintext.size(), b.hash});
+      moves.push_back({b, object, plaintext.size()});
       plaintext.append(decoded, b.offset, b.length);
     }
     sources.push_back({object, name});
@@ -238,7 +237,7 @@ Status FilesystemImpl::rewrite_packs(const std::vector<int64_t>& objects, Compac
       // Only the block still where it was read, with the bytes checked: one
       // freed meanwhile is not moved (nor one that took its id).
       q("UPDATE blocks SET object = ?, obj_offset = ? WHERE id = ? AND object = ? AND obj_offset = ? AND hash = ?")
-          .bind(new_object, m.to_offset, m.block, m.from_object, m.from_offset, hash_view(m.hash))
+          .bind(new_object, m.to_offset, m.block.id, m.from_object, m.block.offset, hash_view(m.block.hash))
           .run();
       if (db_.changes() == 0) continue;
       ++moved;
