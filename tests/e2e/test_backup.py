@@ -42,9 +42,19 @@ def backup(h, src, dest, now, outputs):
     outputs[now] = proc.stdout
 
 
+def help_describes_the_steps():
+    proc = subprocess.run([sys.executable, HELPER, "--help"], capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise AssertionError(f"hoardfs-backup --help -> exit {proc.returncode}\n{proc.stderr}")
+    for text in ("--keep-daily", "--now", "--no-compact", "hoardfs ctrl compact", "Exit status"):
+        if text not in proc.stdout:
+            raise AssertionError(f"hoardfs-backup --help does not mention {text}:\n{proc.stdout}")
+
+
 def main():
     require_environment()
     checks = Checks("backup helper")
+    checks.run("help_describes_the_steps", help_describes_the_steps)
     work = tempfile.mkdtemp(prefix="hoardfs-backup-src-", dir="/tmp")
     try:
         src = os.path.join(work, "src")
