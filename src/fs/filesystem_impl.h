@@ -16,6 +16,7 @@
 // attributes and the control xattrs).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -23,6 +24,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -48,6 +50,17 @@ struct InodeRow {
 
 int64_t now_ns();
 void log_internal_error(const char* op, const char* what);
+
+// A block hash as the database stores it (blocks.hash, a BLOB), and back; a
+// BLOB of another length gives the all-zero hash.
+inline std::string_view hash_blob(const BlockHash& hash) {
+  return {reinterpret_cast<const char*>(hash.data()), hash.size()};
+}
+inline BlockHash hash_from_blob(std::string_view blob) {
+  BlockHash hash{};
+  if (blob.size() == hash.size()) std::copy(blob.begin(), blob.end(), reinterpret_cast<char*>(hash.data()));
+  return hash;
+}
 
 class FilesystemImpl final : public Filesystem, public BlockCatalog {
  public:

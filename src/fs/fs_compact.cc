@@ -65,9 +65,6 @@ struct Source {
   std::string name;
 };
 
-std::string_view hash_view(const BlockHash& hash) {
-  return {reinterpret_cast<const char*>(hash.data()), hash.size()};
-}
 
 }  // namespace
 
@@ -142,18 +139,19 @@ Status FilesystemImpl::rewrite_packs(const std::vector<int64_t>& objects, Compac
   std::vector<Move> moves;
   std::vector<Source> sources;  // the packs whose live blocks are all in `plaintext`
   uint64_t stored_before = 0;
+  // Whether `object` is still the object read as `name` (mu_ held): a freed
+  // one may have left its id to a new object, never its name.
+  auto recorded_as = [this](int64_t object, const std::string& name) {
+    auto& obj = q("SELECT name FROM objects WHERE id = ?").bind(object);
+    const bool same = obj.step() && obj.text(0) == name;
+    obj.reset();
+    return same;
+  };
   for (int64_t object : objects) {
     if (shut_down_) return Status::io_error("compaction: stopped by the unmount");
     std::string name;
     uint64_t stored_size = 0;
     std::vector<LiveBlock> live;
-    auto still_recorded = [&] {
-      std::lock_guard lock(mu_);
-      auto& obj = q("SELECT name FROM objects WHERE id = ?").bind(object);
-      const bool same = obj.step() && obj.text(0) == name;
-      obj.reset();
-      return same;
-    };
     try {
       std::lock_guard lock(mu_);
       auto& obj = q("SELECT name, stored_size FROM objects WHERE id = ?").bind(object);
@@ -165,11 +163,8 @@ Status FilesystemImpl::rewrite_packs(const std::vector<int64_t>& objects, Compac
       auto& st = q("SELECT id, obj_offset, obj_length, hash FROM blocks WHERE object = ? ORDER BY obj_offset")
                      .bind(object);
       while (st.step()) {
-        LiveBlock b{static_cast<uint64_t>(st.int64(0)), static_cast<uint64_t>(st.int64(1)),
-                    static_cast<uint64_t>(st.int64(2)), {}};
-        std::string hash = st.blob(3);
-        if (hash.size() == b.hash.size()) std::copy(hash.begin(), hash.end(), b.hash.begin());
-        live.push_back(b);
+        live.push_back({static_cast<uint64_t>(st.int64(0)), static_cast<uint64_t>(st.int64(1)),
+                        static_cast<uint64_t>(st.int64(2)), hash_from_blob(st.blob(3))});
       }
       st.reset();
     } catch (const std::exception& e) {
@@ -193,7 +188,8 @@ Status FilesystemImpl::rewrite_packs(const std::vector<int64_t>& objects, Compac
         return got.with_context("compaction: fetching pack " + name);
       }
       try {
-        if (got.is_not_found() && !still_recorded()) continue;  // freed (and deleted) meanwhile
+        std::lock_guard lock(mu_);
+        if (got.is_not_found() && !recorded_as(object, name)) continue;  // freed (and deleted) meanwhile
       } catch (const std::exception& e) {
         return Status::io_error(std::string("compaction: ") + e.what());
       }
@@ -224,9 +220,7 @@ Status FilesystemImpl::rewrite_packs(const std::vector<int64_t>& objects, Compac
     // blocks of packs still recorded under the name read are moved.
     std::set<int64_t> current;
     for (const Source& source : sources) {
-      auto& obj = q("SELECT name FROM objects WHERE id = ?").bind(source.object);
-      if (obj.step() && obj.text(0) == source.name) current.insert(source.object);
-      obj.reset();
+      if (recorded_as(source.object, source.name)) current.insert(source.object);
     }
     q("INSERT INTO objects(name, stored_size, refcount) VALUES (?, ?, 0)").bind(name, stored.size()).run();
     const int64_t new_object = db_.last_insert_rowid();
@@ -237,7 +231,7 @@ Status FilesystemImpl::rewrite_packs(const std::vector<int64_t>& objects, Compac
       // Only the block still where it was read, with the bytes checked: one
       // freed meanwhile is not moved (nor one that took its id).
       q("UPDATE blocks SET object = ?, obj_offset = ? WHERE id = ? AND object = ? AND obj_offset = ? AND hash = ?")
-          .bind(new_object, m.to_offset, m.block.id, m.from_object, m.block.offset, hash_view(m.block.hash))
+          .bind(new_object, m.to_offset, m.block.id, m.from_object, m.block.offset, hash_blob(m.block.hash))
           .run();
       if (db_.changes() == 0) continue;
       ++moved;

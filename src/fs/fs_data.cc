@@ -318,8 +318,7 @@ std::optional<StoredBlock> FilesystemImpl::stored_block(uint64_t ino, uint64_t b
   std::optional<StoredBlock> result;
   if (st.step()) {
     StoredBlock block;
-    std::string hash = st.blob(0);
-    if (hash.size() == block.hash.size()) std::copy(hash.begin(), hash.end(), block.hash.begin());
+    block.hash = hash_from_blob(st.blob(0));
     block.size = static_cast<uint64_t>(st.int64(1));
     block.object_name = st.text(2);
     block.obj_offset = static_cast<uint64_t>(st.int64(3));
@@ -332,8 +331,7 @@ std::optional<StoredBlock> FilesystemImpl::stored_block(uint64_t ino, uint64_t b
 
 bool FilesystemImpl::has_block(const BlockHash& hash) {
   std::lock_guard lock(mu_);
-  auto& st = q("SELECT 1 FROM blocks WHERE hash = ?")
-                 .bind(std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
+  auto& st = q("SELECT 1 FROM blocks WHERE hash = ?").bind(hash_blob(hash));
   bool found = st.step();
   st.reset();
   return found;
@@ -371,7 +369,7 @@ CommitOutcome FilesystemImpl::record_block(const BlockCommit& c, bool* object_us
   if (c.hole) {
     q("DELETE FROM extents WHERE inode = ? AND offset = ?").bind(c.ino, offset).run();
   } else {
-    const std::string_view hash(reinterpret_cast<const char*>(c.hash.data()), c.hash.size());
+    const std::string_view hash = hash_blob(c.hash);
     std::optional<uint64_t> block_id;
     {
       auto& st = q("SELECT id FROM blocks WHERE hash = ?").bind(hash);
