@@ -210,10 +210,10 @@ class Filesystem {
   virtual Status upload_metadata() = 0;
   // Pack compaction (hoardfs ctrl compact): every pack at least half of
   // whose bytes no block uses any more is rewritten with only the blocks
-  // still in use, several into one new pack; the old ones become garbage
-  // (deleted after the next metadata upload). Blocks are checked against
-  // their hash before they move; a pack that fails is left alone and counted
-  // in `damaged`. Runs alongside normal use.
+  // still in use, several into one new pack; the old ones are deleted from
+  // the backend once no kept metadata version names them. Blocks are checked
+  // against their hash before they move; a pack that fails is left alone and
+  // counted in `damaged`. Runs alongside normal use.
   virtual Status compact(CompactReport* report) = 0;
   // Flushes everything, uploads the metadata and stops the workers. Called
   // once when the kernel unmounts; the object must not be used afterwards.

@@ -155,12 +155,8 @@ Status FilesystemImpl::check(CheckReport* report) {
       objects.reset();
       for (auto& [id, name, had, used] : wrong_objects) {
         report->repaired.push_back(fmt::format("reference count of object {} was {}, is {}", name, had, used));
-        if (used == 0) {
-          q("DELETE FROM objects WHERE id = ?").bind(id).run();
-          q("INSERT INTO garbage(name) VALUES (?)").bind(name).run();
-        } else {
-          q("UPDATE objects SET refcount = ? WHERE id = ?").bind(used, id).run();
-        }
+        q("UPDATE objects SET refcount = ? WHERE id = ?").bind(used, id).run();
+        drop_object_if_unused(id);  // used by no block: garbage
       }
       // Sizes of packs that are gone (left by a build that did not know
       // the table): silently, they describe nothing a user has.

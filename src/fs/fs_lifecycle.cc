@@ -338,7 +338,6 @@ Status FilesystemImpl::snapshot_and_upload() {
         q("INSERT INTO garbage(name) SELECT name FROM retired WHERE version <= ? ORDER BY id").bind(oldest_kept).run();
         q("DELETE FROM retired WHERE version <= ?").bind(oldest_kept).run();
         txn.commit();
-        commit_batch();
       }
       auto& st = q("SELECT COALESCE(MAX(id), 0) FROM retired WHERE version IS NULL");
       if (st.step()) retired_upto = st.int64(0);
