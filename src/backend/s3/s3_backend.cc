@@ -126,7 +126,9 @@ Status S3Backend::execute(const Call& call, http::Response* response, int* attem
     }
     std::optional<S3Error> error;
     if (response->status >= 200 && response->status < 300) {
-      if (!call.error_in_ok_body || !(error = parse_error(response->body))) return {Status::ok(), std::nullopt};
+      if (!call.error_in_ok_body || !(error = parse_error(response->body))) {
+        return {call.judge_ok_body ? call.judge_ok_body(response->body) : Status::ok(), std::nullopt};
+      }
       // A 200 carrying an <Error> is a failure the server hit after answering.
       if (error->code.empty()) error->code = "InternalError";
       return {map_s3_error(500, error, call.what, config_), std::nullopt};
@@ -348,6 +350,19 @@ Status S3Backend::delete_batch(const std::vector<std::string>& full_keys, bool* 
   // Gateways delete one key after the other before they answer (Swift's
   // s3api takes 30-150 ms per key): allow for that before calling it a stall.
   call.stall_timeout = config_.stall_timeout + std::chrono::seconds(full_keys.size() / 4);
+  // A key the server could not delete for now (503 SlowDown, "reduce your
+  // request rate") fails the attempt as retryable: the batch goes again.
+  call.judge_ok_body = [&](const std::string& answer) {
+    auto failures = parse_delete_result(answer);
+    if (!failures) return failures.status().with_context(describe());
+    for (const DeleteFailure& failure : *failures) {
+      if (failure.code == "NoSuchKey") continue;
+      S3Error error{failure.code, failure.message, ""};
+      long as_status = failure.code == "AccessDenied" ? 403 : 500;
+      return map_s3_error(as_status, error, "DeleteObjects: " + failure.key, config_);
+    }
+    return Status::ok();
+  };
   http::Response response;
   Status status = execute(call, &response);
   if (!status.is_ok()) {
@@ -358,14 +373,6 @@ Status S3Backend::delete_batch(const std::vector<std::string>& full_keys, bool* 
       return Status::ok();
     }
     return status;
-  }
-  auto failures = parse_delete_result(response.body);
-  if (!failures) return failures.status().with_context(describe());
-  for (const DeleteFailure& failure : *failures) {
-    if (failure.code == "NoSuchKey") continue;
-    S3Error error{failure.code, failure.message, ""};
-    long as_status = failure.code == "AccessDenied" ? 403 : 500;
-    return map_s3_error(as_status, error, "DeleteObjects: " + failure.key, config_);
   }
   return Status::ok();
 }

@@ -81,6 +81,9 @@ class S3Backend final : public Backend {
     std::string what = {};  // for messages: "GET key"
     // CompleteMultipartUpload may answer 200 with an <Error> body.
     bool error_in_ok_body = false;
+    // Judges the body of a 2xx answer that can report failures (DeleteObjects'
+    // per-key errors); a retryable verdict sends the request again.
+    std::function<Status(const std::string& body)> judge_ok_body = {};
     std::chrono::seconds stall_timeout{0};  // 0: the stall-timeout option
   };
 

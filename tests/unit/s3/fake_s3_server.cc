@@ -241,6 +241,12 @@ void FakeS3Server::serve(int fd) {
       response = {501, {}, error_xml("NotImplemented")};
     } else if (faulty && fault == Fault::kSlowDown) {
       response = {503, {{"Retry-After", std::to_string(retry_after_seconds_.load())}}, error_xml("SlowDown")};
+    } else if (faulty && fault == Fault::kKeyUnavailable) {
+      pugi::xml_document doc;
+      doc.load_buffer(request.body.data(), request.body.size());
+      std::string key = doc.child("Delete").child("Object").child("Key").text().as_string();
+      response = {200, {}, "<DeleteResult><Error><Key>" + key + "</Key><Code>ServiceUnavailable</Code>"
+                           "<Message>Please reduce your request rate.</Message></Error></DeleteResult>"};
     } else {
       response = handle(request);
     }

@@ -31,6 +31,7 @@ class FakeS3Server {
     kCorruptBody,    // flip one byte of the body (length unchanged)
     kDropRequest,    // handle the request, then close without answering (a lost answer)
     kNotImplemented, // 501 NotImplemented (a gateway without the feature)
+    kKeyUnavailable, // DeleteObjects: 200, nothing deleted, a ServiceUnavailable error for the first key
   };
 
   // Listens on 127.0.0.1, a free port. With an upstream ("127.0.0.1:7480")

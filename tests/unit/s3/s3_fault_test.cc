@@ -190,6 +190,22 @@ TEST_F(S3FaultTest, BatchDeleteFallsBackToSingleDeletes) {
   EXPECT_TRUE(server_.objects().empty());
 }
 
+// Swift's s3api, when busy, answers a DeleteObjects 200 with
+// "ServiceUnavailable: Please reduce your request rate." for a key.
+TEST_F(S3FaultTest, BatchDeleteWithAKeyUnavailableForNowIsRetried) {
+  auto backend = open();
+  std::vector<std::string> keys;
+  for (int i = 0; i < 5; ++i) {
+    keys.push_back("u/" + std::to_string(i));
+    ASSERT_TRUE(backend->put(keys.back(), "x").is_ok());
+  }
+  server_.inject(Fault::kKeyUnavailable, "POST?delete");
+  Status removed = backend->remove(keys);
+  ASSERT_TRUE(removed.is_ok()) << removed.to_string();
+  EXPECT_EQ(count_requests("POST /bucket?delete"), 2u);
+  EXPECT_TRUE(server_.objects().empty());
+}
+
 TEST_F(S3FaultTest, BatchDeleteSplitsIntoBatches) {
   auto backend = open();
   std::vector<std::string> keys;
