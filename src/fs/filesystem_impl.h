@@ -46,6 +46,9 @@ struct InodeRow {
   uint64_t nlink = 0;
   int64_t atime_ns = 0, mtime_ns = 0, ctime_ns = 0;
   bool locked = false;
+  // Bytes of the file's stored extents when the query that read the row
+  // summed them too (readdirplus); else fill_stat asks.
+  std::optional<uint64_t> stored_bytes;
 };
 
 int64_t now_ns();
@@ -71,6 +74,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   int lookup(uint64_t parent, std::string_view name, struct stat* attr) override;
   void forget(uint64_t ino, uint64_t nlookup) override;
   int getattr(uint64_t ino, struct stat* attr) override;
+  int access(uint64_t ino, int mask, const Caller& caller) override;
   int setattr(uint64_t ino, const AttrChanges& changes, const Caller& caller, struct stat* attr) override;
   int readlink(uint64_t ino, std::string* target) override;
   int mknod(uint64_t parent, std::string_view name, mode_t mode, dev_t rdev, const Caller& caller,

@@ -91,12 +91,17 @@ void FilesystemImpl::fill_stat(const InodeRow& row, struct stat* st) {
   st->st_rdev = row.rdev;
   st->st_size = static_cast<off_t>(row.size);
   st->st_blksize = 128 * 1024;
-  if (S_ISREG(row.mode)) {
+  if (S_ISREG(row.mode) && row.size > 0) {
     // Allocated space: stored extents plus what only the cache holds, never
     // more than the size, so sparse files look sparse.
-    auto& sum = q("SELECT COALESCE(SUM(length), 0) FROM extents WHERE inode = ?").bind(row.id);
-    uint64_t allocated = sum.step() ? static_cast<uint64_t>(sum.int64(0)) : 0;
-    sum.reset();
+    uint64_t allocated = 0;
+    if (row.stored_bytes) {
+      allocated = *row.stored_bytes;
+    } else {
+      auto& sum = q("SELECT COALESCE(SUM(length), 0) FROM extents WHERE inode = ?").bind(row.id);
+      allocated = sum.step() ? static_cast<uint64_t>(sum.int64(0)) : 0;
+      sum.reset();
+    }
     allocated += cache_->inode_bytes(row.id);
     allocated = std::min(allocated, (row.size + 4095) / 4096 * 4096);
     st->st_blocks = static_cast<blkcnt_t>((allocated + 511) / 512);
@@ -192,6 +197,30 @@ int FilesystemImpl::getattr(uint64_t ino, struct stat* attr) {
     if (!row) return ENOENT;
     fill_stat(*row, attr);
     return 0;
+  });
+}
+
+int FilesystemImpl::access(uint64_t ino, int mask, const Caller& caller) {
+  return guarded("access", [&] {
+    std::optional<InodeRow> row;
+    {
+      std::lock_guard lock(mu_);
+      row = load_inode(ino);
+    }
+    if (!row) return ENOENT;
+    const bool dir = S_ISDIR(row->mode);
+    if (caller.uid == 0) {
+      if ((mask & X_OK) && !dir && (row->mode & 0111) == 0) return EACCES;
+      return 0;
+    }
+    uint32_t granted = row->mode & 07;  // other
+    if (caller.uid == row->uid) {
+      granted = (row->mode >> 6) & 07;
+    } else if (caller.gid == row->gid) {
+      granted = (row->mode >> 3) & 07;
+    }
+    const uint32_t wanted = static_cast<uint32_t>(mask) & (R_OK | W_OK | X_OK);
+    return (granted & wanted) == wanted ? 0 : EACCES;
   });
 }
 
@@ -551,15 +580,24 @@ int FilesystemImpl::list_dir(uint64_t ino, uint64_t /*fh*/, uint64_t offset, con
       if (!emit("..", attr, 2)) return 0;
     }
     int64_t after = offset <= 2 ? 0 : static_cast<int64_t>(offset - 2);
-    auto& st = q("SELECT d.id, d.name, d.inode, i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, i.atime_ns, "
-                 "i.mtime_ns, i.ctime_ns, i.locked FROM dentries d JOIN inodes i ON i.id = d.inode "
-                 "WHERE d.parent = ? AND d.id > ? ORDER BY d.id").bind(ino, after);
+    // With plus, the stored bytes of each non-empty file come with its row
+    // (st_blocks), not from a statement of their own per entry.
+    auto& st = plus ? q("SELECT d.id, d.name, d.inode, i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, "
+                        "i.atime_ns, i.mtime_ns, i.ctime_ns, i.locked, CASE WHEN i.size > 0 THEN "
+                        "(SELECT COALESCE(SUM(length), 0) FROM extents WHERE inode = d.inode) ELSE 0 END "
+                        "FROM dentries d JOIN inodes i ON i.id = d.inode "
+                        "WHERE d.parent = ? AND d.id > ? ORDER BY d.id")
+                    : q("SELECT d.id, d.name, d.inode, i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, "
+                        "i.atime_ns, i.mtime_ns, i.ctime_ns, i.locked FROM dentries d JOIN inodes i "
+                        "ON i.id = d.inode WHERE d.parent = ? AND d.id > ? ORDER BY d.id");
+    st.bind(ino, after);
     while (st.step()) {
-      const InodeRow entry = inode_from(st, 3, static_cast<uint64_t>(st.int64(2)));
+      InodeRow entry = inode_from(st, 3, static_cast<uint64_t>(st.int64(2)));
       const uint64_t next = static_cast<uint64_t>(st.int64(0)) + 2;
       attr = {};
       if (plus) {
-        fill_stat(entry, &attr);  // a statement of its own, interleaved with this one
+        entry.stored_bytes = static_cast<uint64_t>(st.int64(13));
+        fill_stat(entry, &attr);
       } else {
         attr.st_ino = entry.id;
         attr.st_mode = entry.mode;

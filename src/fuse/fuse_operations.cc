@@ -155,6 +155,11 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
 }
 
+// Reached only without default_permissions (kernel_mount_options).
+void op_access(fuse_req_t req, fuse_ino_t ino, int mask) {
+  fuse_reply_err(req, filesystem(req).access(ino, mask, caller_of(req)));
+}
+
 AttrChanges attr_changes_from(const struct stat& values, int to_set) {
   AttrChanges changes;
   changes.mode = to_set & FUSE_SET_ATTR_MODE;
@@ -462,6 +467,7 @@ fuse_lowlevel_ops make_fuse_operations() {
   ops.forget = op_forget;
   ops.forget_multi = op_forget_multi;
   ops.getattr = op_getattr;
+  ops.access = op_access;
   ops.setattr = op_setattr;
   ops.readlink = op_readlink;
   ops.mknod = op_mknod;

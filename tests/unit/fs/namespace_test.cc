@@ -46,6 +46,44 @@ TEST_F(NamespaceTest, CreateLookupAndDirectoryLinkCounts) {
   EXPECT_EQ(fs_->lookup(kRootInode, std::string(256, 'x'), &st), ENAMETOOLONG);
 }
 
+TEST_F(NamespaceTest, AccessFollowsTheModeBitsAndRootsPrivileges) {
+  uint64_t d = mkdir(kRootInode, "dir");
+  uint64_t f = create(d, "f");
+  AttrChanges changes;
+  changes.mode = true;
+  changes.values.st_mode = 0640;
+  struct stat st {};
+  ASSERT_EQ(fs_->setattr(f, changes, caller_, &st), 0);
+  Caller root;
+  EXPECT_EQ(fs_->access(f, R_OK | W_OK, root), 0);
+  EXPECT_EQ(fs_->access(f, X_OK, root), EACCES);  // root runs only what has an execute bit
+  EXPECT_EQ(fs_->access(d, X_OK, root), 0);
+  EXPECT_EQ(fs_->access(f, F_OK, root), 0);
+  EXPECT_EQ(fs_->access(12345, F_OK, root), ENOENT);
+  changes.values.st_mode = 0100;
+  ASSERT_EQ(fs_->setattr(f, changes, caller_, &st), 0);
+  EXPECT_EQ(fs_->access(f, X_OK, root), 0);
+
+  changes.values.st_mode = 0640;
+  ASSERT_EQ(fs_->setattr(f, changes, caller_, &st), 0);
+  Caller owner{.uid = st.st_uid, .gid = 4242};
+  Caller member{.uid = 4343, .gid = st.st_gid};
+  Caller other{.uid = 4343, .gid = 4343};
+  if (st.st_uid == 0) {  // files made as root: give the file to a user
+    changes = {};
+    changes.uid = true;
+    changes.values.st_uid = 4141;
+    ASSERT_EQ(fs_->setattr(f, changes, caller_, &st), 0);
+    owner.uid = 4141;
+  }
+  EXPECT_EQ(fs_->access(f, R_OK | W_OK, owner), 0);
+  EXPECT_EQ(fs_->access(f, X_OK, owner), EACCES);
+  EXPECT_EQ(fs_->access(f, R_OK, member), 0);
+  EXPECT_EQ(fs_->access(f, W_OK, member), EACCES);
+  EXPECT_EQ(fs_->access(f, R_OK, other), EACCES);
+  EXPECT_EQ(fs_->access(f, F_OK, other), 0);
+}
+
 TEST_F(NamespaceTest, ReaddirResumesFromAnOffset) {
   for (int i = 0; i < 50; ++i) create(kRootInode, "f" + std::to_string(i));
   std::vector<std::pair<std::string, uint64_t>> all;
