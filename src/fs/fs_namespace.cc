@@ -369,17 +369,29 @@ void FilesystemImpl::purge_inode(uint64_t ino) {
 int FilesystemImpl::unlink(uint64_t parent, std::string_view name) {
   return guarded("unlink", [&] {
     std::lock_guard lock(mu_);
-    auto ino = find_entry(parent, name);
-    if (!ino) return ENOENT;
-    auto row = load_inode(*ino);
-    if (!row) return ENOENT;
-    if (S_ISDIR(row->mode)) return EISDIR;
-    if (row->locked || locked_inode(parent)) return EPERM;
-    sql::Transaction txn(db_);
+    // The entry, its inode and whether the directory is locked, in one query.
+    auto& st = q("SELECT d.id, d.inode, p.locked, i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, i.atime_ns, "
+                 "i.mtime_ns, i.ctime_ns, i.locked FROM dentries d JOIN inodes i ON i.id = d.inode "
+                 "JOIN inodes p ON p.id = d.parent WHERE d.parent = ? AND d.name = ?")
+                   .bind(parent, name);
+    if (!st.step()) {
+      st.reset();
+      return ENOENT;
+    }
+    const int64_t dentry = st.int64(0);
+    const bool parent_locked = st.int64(2) != 0;
+    const InodeRow row = inode_from(st, 3, static_cast<uint64_t>(st.int64(1)));
+    st.reset();
+    if (S_ISDIR(row.mode)) return EISDIR;
+    if (row.locked || parent_locked) return EPERM;
+    // The name goes before the link count drops, so a failure between them
+    // leaves an inode with a link too many (fsck's to find), never a name
+    // without its inode: no savepoint needed inside a batch.
+    sql::Transaction txn(db_, sql::Transaction::Nesting::kJoin);
     const int64_t now = now_ns();
-    remove_entry(parent, name);
+    q("DELETE FROM dentries WHERE id = ?").bind(dentry).run();
     touch_dir(parent, now);
-    drop_link(*row, now);
+    drop_link(row, now);
     txn.commit();
     return 0;
   });
@@ -516,12 +528,15 @@ int FilesystemImpl::link(uint64_t ino, uint64_t new_parent, std::string_view new
     if (row->locked) return EPERM;
     InodeRow parent_row;
     if (int err = check_new_entry(new_parent, new_name, &parent_row)) return err;
-    sql::Transaction txn(db_);
+    // The link count rises before the name exists, so a failure between
+    // them leaves a link too many (fsck's to find), never a name the count
+    // does not cover: no savepoint needed inside a batch.
+    sql::Transaction txn(db_, sql::Transaction::Nesting::kJoin);
     const int64_t now = now_ns();
-    add_entry(new_parent, new_name, ino);
     row->nlink++;
     row->ctime_ns = now;
     set_link_count(ino, row->nlink, now);
+    add_entry(new_parent, new_name, ino);
     touch_dir(new_parent, now);
     txn.commit();
     fill_stat(*row, attr);

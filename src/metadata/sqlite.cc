@@ -144,8 +144,12 @@ Status Database::backup_to(const std::string& path) {
   return Status::ok();
 }
 
-Transaction::Transaction(Database& db) : db_(db), uncaught_(std::uncaught_exceptions()) {
+Transaction::Transaction(Database& db, Nesting nesting) : db_(db), uncaught_(std::uncaught_exceptions()) {
   nested_ = db_.in_transaction();
+  if (nested_ && nesting == Nesting::kJoin) {
+    done_ = true;  // nothing to commit or roll back of its own
+    return;
+  }
   db_.exec(nested_ ? Database::Txn::kSavepoint : Database::Txn::kBegin);
 }
 

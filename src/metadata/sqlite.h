@@ -105,10 +105,15 @@ class Database {
 // Commits on destruction unless rolled back; a thrown exception rolls back.
 // Inside an open transaction (a batch of several operations) it is a
 // savepoint: its changes join the outer transaction when it ends, and a
-// thrown exception undoes just them.
+// thrown exception undoes just them. With Nesting::kJoin it is nothing
+// there: the statements join the outer transaction directly, which spares
+// the savepoint's journal (a copy of every page the operation touches), and
+// a failure part way keeps the statements that ran before it. For operations
+// whose writes are ordered so that any prefix of them is harmless.
 class Transaction {
  public:
-  explicit Transaction(Database& db);
+  enum class Nesting { kSavepoint, kJoin };
+  explicit Transaction(Database& db, Nesting nesting = Nesting::kSavepoint);
   ~Transaction();
   void commit();
   Transaction(const Transaction&) = delete;
