@@ -44,6 +44,9 @@ struct Caller {
 struct AttrChanges {
   bool mode = false, uid = false, gid = false, size = false;
   bool atime = false, mtime = false, atime_now = false, mtime_now = false, ctime = false;
+  // With `mode`: the mode only clears setuid/setgid (the kernel's clearing
+  // after a chown or truncate); its other bits are not to be taken.
+  bool mode_clears_setid_only = false;
   struct stat values {};
 };
 

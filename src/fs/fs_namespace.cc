@@ -245,7 +245,12 @@ int FilesystemImpl::setattr(uint64_t ino, const AttrChanges& changes, const Call
     const int64_t now = now_ns();
     sql::Transaction txn(db_);  // the mode and the ACL that follows it
     if (changes.mode) {
-      row->mode = (row->mode & S_IFMT) | (changes.values.st_mode & 07777);
+      uint32_t mode = changes.values.st_mode & 07777;
+      if (changes.mode_clears_setid_only) {
+        const uint32_t cleared = (row->mode & ~mode) & (S_ISUID | S_ISGID);
+        mode = row->mode & 07777 & ~cleared;
+      }
+      row->mode = (row->mode & S_IFMT) | mode;
       acl_follow_mode(ino, row->mode);
     }
     if (changes.uid) row->uid = changes.values.st_uid;

@@ -171,6 +171,13 @@ AttrChanges attr_changes_from(const struct stat& values, int to_set) {
   changes.atime_now = to_set & FUSE_SET_ATTR_ATIME_NOW;
   changes.mtime_now = to_set & FUSE_SET_ATTR_MTIME_NOW;
   changes.ctime = to_set & FUSE_SET_ATTR_CTIME;
+  // No system call sets the mode together with the owner or the size: such
+  // a mode is the kernel clearing setuid/setgid after a chown or truncate,
+  // computed from its own copy of the mode, which lacks the sticky bit on a
+  // mount without default_permissions (the kernel keeps S_ISVTX out of it
+  // there). Only the clearing is to be taken from it.
+  changes.mode_clears_setid_only = changes.mode && !S_ISDIR(values.st_mode) &&
+                                   (changes.uid || changes.gid || changes.size);
   changes.values = values;
   return changes;
 }

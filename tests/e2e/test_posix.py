@@ -893,6 +893,14 @@ def root_only_mount(h):
         check_content(read_only, b"xy", "root's write to a 0444 file")
         os.chdir(d)  # FUSE_ACCESS for the search right
         os.chdir("/")
+        # The kernel keeps the sticky bit out of its copy of the mode here;
+        # the setuid clearing of a chown must not take it away.
+        special = os.path.join(d, "special")
+        write_file(special, b"", 0o644)
+        os.chmod(special, 0o7741)
+        os.chown(special, 1000, 1000)
+        check_eq(oct(stat.S_IMODE(os.stat(special).st_mode)), oct(0o3741),
+                 "chown of a 7741 file clears setuid only")
     finally:
         h.umount()
         h.mount("--allow-other")

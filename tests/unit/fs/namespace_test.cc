@@ -84,6 +84,32 @@ TEST_F(NamespaceTest, AccessFollowsTheModeBitsAndRootsPrivileges) {
   EXPECT_EQ(fs_->access(f, F_OK, other), 0);
 }
 
+// After a chown the kernel sends the mode without setuid, computed from its
+// copy of the mode, which lacks the sticky bit on a mount without
+// default_permissions: only the setuid/setgid clearing is taken from it.
+TEST_F(NamespaceTest, AModeThatOnlyClearsSetuidKeepsTheOtherBits) {
+  uint64_t f = create(kRootInode, "f");
+  AttrChanges changes;
+  changes.mode = true;
+  changes.values.st_mode = 07741;
+  struct stat st {};
+  ASSERT_EQ(fs_->setattr(f, changes, caller_, &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 07741u);
+  changes = {};
+  changes.mode = changes.uid = changes.mode_clears_setid_only = true;
+  changes.values.st_mode = 02741;  // setuid cleared, sticky lost on the way
+  changes.values.st_uid = 1000;
+  ASSERT_EQ(fs_->setattr(f, changes, caller_, &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 03741u);
+  EXPECT_EQ(st.st_uid, 1000u);
+  // A chmod alone sets what it says, the sticky bit included.
+  changes = {};
+  changes.mode = true;
+  changes.values.st_mode = 0640;
+  ASSERT_EQ(fs_->setattr(f, changes, caller_, &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+}
+
 TEST_F(NamespaceTest, ReaddirResumesFromAnOffset) {
   for (int i = 0; i < 50; ++i) create(kRootInode, "f" + std::to_string(i));
   std::vector<std::pair<std::string, uint64_t>> all;
