@@ -27,6 +27,15 @@ class NamespaceTest : public FsTest {
     }), 0);
     return names;
   }
+  // chmod: the mode bits the inode has afterwards.
+  mode_t chmod(uint64_t ino, mode_t mode) {
+    AttrChanges changes;
+    changes.mode = true;
+    changes.values.st_mode = mode;
+    struct stat st {};
+    EXPECT_EQ(fs_->setattr(ino, changes, caller_, &st), 0);
+    return st.st_mode & 07777;
+  }
 };
 
 TEST_F(NamespaceTest, CreateLookupAndDirectoryLinkCounts) {
@@ -49,28 +58,23 @@ TEST_F(NamespaceTest, CreateLookupAndDirectoryLinkCounts) {
 TEST_F(NamespaceTest, AccessFollowsTheModeBitsAndRootsPrivileges) {
   uint64_t d = mkdir(kRootInode, "dir");
   uint64_t f = create(d, "f");
-  AttrChanges changes;
-  changes.mode = true;
-  changes.values.st_mode = 0640;
-  struct stat st {};
-  ASSERT_EQ(fs_->setattr(f, changes, caller_, &st), 0);
+  ASSERT_EQ(chmod(f, 0640), 0640u);
   Caller root;
   EXPECT_EQ(fs_->access(f, R_OK | W_OK, root), 0);
   EXPECT_EQ(fs_->access(f, X_OK, root), EACCES);  // root runs only what has an execute bit
   EXPECT_EQ(fs_->access(d, X_OK, root), 0);
   EXPECT_EQ(fs_->access(f, F_OK, root), 0);
   EXPECT_EQ(fs_->access(12345, F_OK, root), ENOENT);
-  changes.values.st_mode = 0100;
-  ASSERT_EQ(fs_->setattr(f, changes, caller_, &st), 0);
+  ASSERT_EQ(chmod(f, 0100), 0100u);
   EXPECT_EQ(fs_->access(f, X_OK, root), 0);
 
-  changes.values.st_mode = 0640;
-  ASSERT_EQ(fs_->setattr(f, changes, caller_, &st), 0);
+  ASSERT_EQ(chmod(f, 0640), 0640u);
+  struct stat st = attr(f);
   Caller owner{.uid = st.st_uid, .gid = 4242};
   Caller member{.uid = 4343, .gid = st.st_gid};
   Caller other{.uid = 4343, .gid = 4343};
   if (st.st_uid == 0) {  // files made as root: give the file to a user
-    changes = {};
+    AttrChanges changes;
     changes.uid = true;
     changes.values.st_uid = 4141;
     ASSERT_EQ(fs_->setattr(f, changes, caller_, &st), 0);
@@ -89,25 +93,16 @@ TEST_F(NamespaceTest, AccessFollowsTheModeBitsAndRootsPrivileges) {
 // default_permissions: only the setuid/setgid clearing is taken from it.
 TEST_F(NamespaceTest, AModeThatOnlyClearsSetuidKeepsTheOtherBits) {
   uint64_t f = create(kRootInode, "f");
+  ASSERT_EQ(chmod(f, 07741), 07741u);
   AttrChanges changes;
-  changes.mode = true;
-  changes.values.st_mode = 07741;
-  struct stat st {};
-  ASSERT_EQ(fs_->setattr(f, changes, caller_, &st), 0);
-  EXPECT_EQ(st.st_mode & 07777, 07741u);
-  changes = {};
   changes.mode = changes.uid = changes.mode_clears_setid_only = true;
   changes.values.st_mode = 02741;  // setuid cleared, sticky lost on the way
   changes.values.st_uid = 1000;
+  struct stat st {};
   ASSERT_EQ(fs_->setattr(f, changes, caller_, &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 03741u);
   EXPECT_EQ(st.st_uid, 1000u);
-  // A chmod alone sets what it says, the sticky bit included.
-  changes = {};
-  changes.mode = true;
-  changes.values.st_mode = 0640;
-  ASSERT_EQ(fs_->setattr(f, changes, caller_, &st), 0);
-  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(chmod(f, 0640), 0640u);  // a chmod alone sets what it says, the sticky bit included
 }
 
 TEST_F(NamespaceTest, ReaddirResumesFromAnOffset) {
