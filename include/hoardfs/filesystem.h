@@ -44,9 +44,6 @@ struct Caller {
 struct AttrChanges {
   bool mode = false, uid = false, gid = false, size = false;
   bool atime = false, mtime = false, atime_now = false, mtime_now = false, ctime = false;
-  // With `mode`: the mode only clears setuid/setgid (the kernel's clearing
-  // after a chown or truncate); its other bits are not to be taken.
-  bool mode_clears_setid_only = false;
   struct stat values {};
 };
 
@@ -120,12 +117,6 @@ class Filesystem {
   virtual int lookup(uint64_t parent, std::string_view name, struct stat* attr) = 0;
   virtual void forget(uint64_t ino, uint64_t nlookup) = 0;
   virtual int getattr(uint64_t ino, struct stat* attr) = 0;
-  // access(2) for `mask` (R_OK | W_OK | X_OK, or F_OK): 0, EACCES or ENOENT.
-  // The owner, group and other bits of the mode against the caller's uid
-  // and gid; root may read and write anything and run what has an execute
-  // bit (directories: search anything). Used where the kernel leaves the
-  // check to the filesystem (a mount only root can reach).
-  virtual int access(uint64_t ino, int mask, const Caller& caller) = 0;
   virtual int setattr(uint64_t ino, const AttrChanges& changes, const Caller& caller,
                       struct stat* attr) = 0;
   virtual int readlink(uint64_t ino, std::string* target) = 0;

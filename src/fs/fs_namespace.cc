@@ -200,30 +200,6 @@ int FilesystemImpl::getattr(uint64_t ino, struct stat* attr) {
   });
 }
 
-int FilesystemImpl::access(uint64_t ino, int mask, const Caller& caller) {
-  return guarded("access", [&] {
-    std::optional<InodeRow> row;
-    {
-      std::lock_guard lock(mu_);
-      row = load_inode(ino);
-    }
-    if (!row) return ENOENT;
-    const bool dir = S_ISDIR(row->mode);
-    if (caller.uid == 0) {
-      if ((mask & X_OK) && !dir && (row->mode & 0111) == 0) return EACCES;
-      return 0;
-    }
-    uint32_t granted = row->mode & 07;  // other
-    if (caller.uid == row->uid) {
-      granted = (row->mode >> 6) & 07;
-    } else if (caller.gid == row->gid) {
-      granted = (row->mode >> 3) & 07;
-    }
-    const uint32_t wanted = static_cast<uint32_t>(mask) & (R_OK | W_OK | X_OK);
-    return (granted & wanted) == wanted ? 0 : EACCES;
-  });
-}
-
 int FilesystemImpl::setattr(uint64_t ino, const AttrChanges& changes, const Caller& /*caller*/,
                             struct stat* attr) {
   return guarded("setattr", [&] {
@@ -245,12 +221,7 @@ int FilesystemImpl::setattr(uint64_t ino, const AttrChanges& changes, const Call
     const int64_t now = now_ns();
     sql::Transaction txn(db_);  // the mode and the ACL that follows it
     if (changes.mode) {
-      uint32_t mode = changes.values.st_mode & 07777;
-      if (changes.mode_clears_setid_only) {
-        const uint32_t cleared = (row->mode & ~mode) & (S_ISUID | S_ISGID);
-        mode = row->mode & 07777 & ~cleared;
-      }
-      row->mode = (row->mode & S_IFMT) | mode;
+      row->mode = (row->mode & S_IFMT) | (changes.values.st_mode & 07777);
       acl_follow_mode(ino, row->mode);
     }
     if (changes.uid) row->uid = changes.values.st_uid;

@@ -6,13 +6,10 @@
 // operations is in fuse_operations.cc (make_fuse_operations), in one place.
 //
 // Permission checks are the kernel's (`default_permissions`, and the POSIX
-// ACLs with FuseOptions::posix_acl), except on a mount only root can reach
-// (see kernel_mount_options). There are no
+// ACLs with FuseOptions::posix_acl). There are no
 // lock handlers, so the kernel keeps flock/fcntl locks locally, which is what
 // a single-writer filesystem needs.
 #pragma once
-
-#include <sys/types.h>
 
 #include <functional>
 #include <string>
@@ -42,9 +39,6 @@ struct FuseOptions {
   // POSIX ACLs (FUSE_POSIX_ACL): the kernel enforces the ACLs the filesystem
   // keeps, and leaves the umask to it (FUSE_DONT_MASK).
   bool posix_acl = false;
-  // Mount with `default_permissions` even where only root can reach the
-  // mount (the mount option default_permissions).
-  bool default_permissions = false;
   // Generic mount flags handed to libfuse unchanged: ro, rw, noatime,
   // nosuid, nodev, noexec, sync, dirsync, relatime, ...
   std::vector<std::string> mount_flags;
@@ -60,18 +54,6 @@ struct FuseOptions {
 // fs.shutdown() so that the filesystem releases what it holds). After the
 // loop ends the mount is removed if it still exists and fs.shutdown() runs;
 // its status is returned.
-// The options the kernel mount gets. With `default_permissions` the kernel
-// checks access rights itself, but it then asks for a directory's attributes
-// again after every entry created or removed in it (the change marks them
-// stale), one more request per file for `cp -al` or `rm -rf`. A mount made by
-// root without allow_other admits only root:root processes, whose access the
-// kernel grants anyway apart from running a file without execute bits, which
-// it checks without `default_permissions` too; there the option is left out,
-// and FUSE_ACCESS (access(2), chdir) is answered by Filesystem::access. It
-// stays for allow_other, for ACLs, for a mount by another user, and when
-// options.default_permissions asks for it.
-std::string kernel_mount_options(const FuseOptions& options, uid_t mounting_uid);
-
 Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const FuseOptions& options,
                         const std::function<void(const Status&)>& on_mounted);
 

@@ -155,11 +155,6 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
 }
 
-// Reached only without default_permissions (kernel_mount_options).
-void op_access(fuse_req_t req, fuse_ino_t ino, int mask) {
-  fuse_reply_err(req, filesystem(req).access(ino, mask, caller_of(req)));
-}
-
 AttrChanges attr_changes_from(const struct stat& values, int to_set) {
   AttrChanges changes;
   changes.mode = to_set & FUSE_SET_ATTR_MODE;
@@ -171,13 +166,6 @@ AttrChanges attr_changes_from(const struct stat& values, int to_set) {
   changes.atime_now = to_set & FUSE_SET_ATTR_ATIME_NOW;
   changes.mtime_now = to_set & FUSE_SET_ATTR_MTIME_NOW;
   changes.ctime = to_set & FUSE_SET_ATTR_CTIME;
-  // No system call sets the mode together with the owner or the size: such
-  // a mode is the kernel clearing setuid/setgid after a chown or truncate,
-  // computed from its own copy of the mode, which lacks the sticky bit on a
-  // mount without default_permissions (the kernel keeps S_ISVTX out of it
-  // there). Only the clearing is to be taken from it.
-  changes.mode_clears_setid_only = changes.mode && !S_ISDIR(values.st_mode) &&
-                                   (changes.uid || changes.gid || changes.size);
   changes.values = values;
   return changes;
 }
@@ -474,7 +462,6 @@ fuse_lowlevel_ops make_fuse_operations() {
   ops.forget = op_forget;
   ops.forget_multi = op_forget_multi;
   ops.getattr = op_getattr;
-  ops.access = op_access;
   ops.setattr = op_setattr;
   ops.readlink = op_readlink;
   ops.mknod = op_mknod;

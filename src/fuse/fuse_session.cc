@@ -1,6 +1,4 @@
 // run_fuse_session: session set-up, mount, multi-threaded loop, unwind.
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
@@ -65,20 +63,14 @@ std::string escape_option_value(const std::string& value) {
   return out;
 }
 
-}  // namespace
-
-std::string kernel_mount_options(const FuseOptions& options, uid_t mounting_uid) {
-  const bool root_only = mounting_uid == 0 && !options.allow_other;
-  std::string text = "subtype=hoardfs";
-  if (!root_only || options.posix_acl || options.default_permissions) text = "default_permissions," + text;
+std::string kernel_mount_options(const FuseOptions& options) {
+  std::string text = "default_permissions,subtype=hoardfs";
   if (!options.fsname.empty()) text += ",fsname=" + escape_option_value(options.fsname);
   if (options.allow_other) text += ",allow_other";
   if (options.allow_root) text += ",allow_root";
   for (const std::string& flag : options.mount_flags) text += "," + flag;
   return text;
 }
-
-namespace {
 
 // Owns the libfuse argument vector.
 class FuseArgs {
@@ -113,7 +105,7 @@ void shutdown_unmounted(Filesystem& fs) {
 Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const FuseOptions& options,
                         const std::function<void(const Status&)>& on_mounted) {
   fuse_set_log_func(forward_fuse_log);
-  std::vector<std::string> argv = {"hoardfs", "-o", kernel_mount_options(options, geteuid())};
+  std::vector<std::string> argv = {"hoardfs", "-o", kernel_mount_options(options)};
   if (options.debug) argv.emplace_back("-d");
   FuseArgs args(argv);
 

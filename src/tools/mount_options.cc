@@ -59,7 +59,6 @@ Status apply_one(const std::string& option, MountRequest* request) {
     if (name == "allow_other") return request->allow_other = true, Status::ok();
     if (name == "allow_root") return request->allow_root = true, Status::ok();
     if (name == "io_uring") return request->io_uring = true, Status::ok();
-    if (name == "default_permissions") return request->default_permissions = true, Status::ok();
     if (name == "acl" || name == "noacl") return request->acl = name == "acl", Status::ok();
     if (is_pass_through_mount_flag(name)) {
       request->mount_flags.push_back(name);
@@ -149,7 +148,6 @@ Result<ResolvedMount> resolve_mount_request(const MountRequest& request) {
   resolved.fuse.debug = request.debug;
   resolved.fuse.io_uring = request.io_uring;
   resolved.fuse.posix_acl = request.acl;
-  resolved.fuse.default_permissions = request.default_permissions;
   resolved.fuse.mount_flags = request.mount_flags;
   return resolved;
 }

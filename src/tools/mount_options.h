@@ -25,7 +25,6 @@ struct MountRequest {
   bool allow_root = false;
   bool io_uring = false;  // requests through the kernel's io_uring queues
   bool acl = false;       // POSIX ACLs
-  bool default_permissions = false;  // kernel permission checks on a root-only mount too
   std::string cachedir;  // empty: the default cache root
   std::string cachesize = "4G";
   std::string compress = "zstd-3";
@@ -41,7 +40,6 @@ struct MountRequest {
 
 // Applies one -o list ("rw,noatime,cachedir=/x,_netdev"). Recognized:
 //   fg | foreground, debug, quiet, allow_other, allow_root, io_uring, acl | noacl,
-//   default_permissions,
 //   cachedir=D, cachesize=SIZE, compress=C, threads=N,
 //   metadata-upload-interval=S, metadata-versions=N, authfile=F, fsync=local|upload,
 //   backend-options=K=V:FLAG:... (':' separates items because ',' separates -o options),

@@ -849,63 +849,6 @@ def persistence(h, reference, reference_stats, drop_cache):
         check_eq(stats[key], reference_stats[key], f"hoardfs stat {key} after remount")
 
 
-def mount_options_of(path):
-    """The superblock options of the mount at path (/proc/self/mountinfo)."""
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split(" ")
-            if fields[4] == os.path.realpath(path):
-                return fields[fields.index("-") + 3].strip().split(",")
-    raise AssertionError(f"{path} is not in /proc/self/mountinfo")
-
-
-def root_only_mount(h):
-    """Mounted by root without allow_other, only root can reach the mount:
-    the kernel is not asked for default_permissions (it would fetch a
-    directory's attributes again after every entry made or removed in it),
-    and what root may not do still fails: running a file without execute
-    bits, access(X_OK) on it."""
-    check_eq("default_permissions" in mount_options_of(h.mnt), True,
-             "allow_other mount checks permissions in the kernel")
-    h.umount()
-    h.mount_args = []
-    h.mount()
-    try:
-        check_eq("default_permissions" in mount_options_of(h.mnt), False,
-                 "root-only mount leaves permissions to root's rules")
-        d = os.path.join(h.mnt, "root-only")
-        os.mkdir(d, 0o700)
-        plain = os.path.join(d, "plain")
-        write_file(plain, b"#!/bin/sh\nexit 0\n", 0o644)
-        script = os.path.join(d, "script")
-        write_file(script, b"#!/bin/sh\nexit 0\n", 0o744)
-        read_only = os.path.join(d, "read-only")
-        write_file(read_only, b"x", 0o444)
-        check_eq(os.access(plain, os.X_OK), False, "access(X_OK) of a 0644 file as root")
-        check_eq(os.access(script, os.X_OK), True, "access(X_OK) of a 0744 file as root")
-        check_eq(os.access(read_only, os.W_OK), True, "access(W_OK) of a 0444 file as root")
-        check_eq(os.access(d, os.X_OK), True, "access(X_OK) of a 0700 directory as root")
-        check_eq(os.access(os.path.join(d, "missing"), os.F_OK), False, "access(F_OK) of a missing name")
-        expect_errno(errno.EACCES, subprocess.run, [plain])
-        check_eq(subprocess.run([script]).returncode, 0, "running a 0744 script as root")
-        with open(read_only, "ab") as f:  # root writes what the mode bits forbid
-            f.write(b"y")
-        check_content(read_only, b"xy", "root's write to a 0444 file")
-        os.chdir(d)  # FUSE_ACCESS for the search right
-        os.chdir("/")
-        # The kernel keeps the sticky bit out of its copy of the mode here;
-        # the setuid clearing of a chown must not take it away.
-        special = os.path.join(d, "special")
-        write_file(special, b"", 0o644)
-        os.chmod(special, 0o7741)
-        os.chown(special, 1000, 1000)
-        check_eq(oct(stat.S_IMODE(os.stat(special).st_mode)), oct(0o3741),
-                 "chown of a 7741 file clears setuid only")
-    finally:
-        h.umount()
-        h.mount("--allow-other")
-
-
 def main():
     require_environment()
     checks = Checks("posix")
@@ -931,7 +874,6 @@ def main():
         checks.run("fsync", fsyncs, m)
         checks.run("locks", locks, m)
         checks.run("permissions_non_root", permissions, m)
-        checks.run("root_only_mount", root_only_mount, h)
 
         reference = {}
         reference_stats = {}

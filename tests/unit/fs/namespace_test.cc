@@ -27,15 +27,6 @@ class NamespaceTest : public FsTest {
     }), 0);
     return names;
   }
-  // chmod: the mode bits the inode has afterwards.
-  mode_t chmod(uint64_t ino, mode_t mode) {
-    AttrChanges changes;
-    changes.mode = true;
-    changes.values.st_mode = mode;
-    struct stat st {};
-    EXPECT_EQ(fs_->setattr(ino, changes, caller_, &st), 0);
-    return st.st_mode & 07777;
-  }
 };
 
 TEST_F(NamespaceTest, CreateLookupAndDirectoryLinkCounts) {
@@ -53,56 +44,6 @@ TEST_F(NamespaceTest, CreateLookupAndDirectoryLinkCounts) {
   ASSERT_EQ(fs_->rmdir(kRootInode, "dir"), 0);
   EXPECT_EQ(attr(kRootInode).st_nlink, 2u);
   EXPECT_EQ(fs_->lookup(kRootInode, std::string(256, 'x'), &st), ENAMETOOLONG);
-}
-
-TEST_F(NamespaceTest, AccessFollowsTheModeBitsAndRootsPrivileges) {
-  uint64_t d = mkdir(kRootInode, "dir");
-  uint64_t f = create(d, "f");
-  ASSERT_EQ(chmod(f, 0640), 0640u);
-  Caller root;
-  EXPECT_EQ(fs_->access(f, R_OK | W_OK, root), 0);
-  EXPECT_EQ(fs_->access(f, X_OK, root), EACCES);  // root runs only what has an execute bit
-  EXPECT_EQ(fs_->access(d, X_OK, root), 0);
-  EXPECT_EQ(fs_->access(f, F_OK, root), 0);
-  EXPECT_EQ(fs_->access(12345, F_OK, root), ENOENT);
-  ASSERT_EQ(chmod(f, 0100), 0100u);
-  EXPECT_EQ(fs_->access(f, X_OK, root), 0);
-
-  ASSERT_EQ(chmod(f, 0640), 0640u);
-  struct stat st = attr(f);
-  Caller owner{.uid = st.st_uid, .gid = 4242};
-  Caller member{.uid = 4343, .gid = st.st_gid};
-  Caller other{.uid = 4343, .gid = 4343};
-  if (st.st_uid == 0) {  // files made as root: give the file to a user
-    AttrChanges changes;
-    changes.uid = true;
-    changes.values.st_uid = 4141;
-    ASSERT_EQ(fs_->setattr(f, changes, caller_, &st), 0);
-    owner.uid = 4141;
-  }
-  EXPECT_EQ(fs_->access(f, R_OK | W_OK, owner), 0);
-  EXPECT_EQ(fs_->access(f, X_OK, owner), EACCES);
-  EXPECT_EQ(fs_->access(f, R_OK, member), 0);
-  EXPECT_EQ(fs_->access(f, W_OK, member), EACCES);
-  EXPECT_EQ(fs_->access(f, R_OK, other), EACCES);
-  EXPECT_EQ(fs_->access(f, F_OK, other), 0);
-}
-
-// After a chown the kernel sends the mode without setuid, computed from its
-// copy of the mode, which lacks the sticky bit on a mount without
-// default_permissions: only the setuid/setgid clearing is taken from it.
-TEST_F(NamespaceTest, AModeThatOnlyClearsSetuidKeepsTheOtherBits) {
-  uint64_t f = create(kRootInode, "f");
-  ASSERT_EQ(chmod(f, 07741), 07741u);
-  AttrChanges changes;
-  changes.mode = changes.uid = changes.mode_clears_setid_only = true;
-  changes.values.st_mode = 02741;  // setuid cleared, sticky lost on the way
-  changes.values.st_uid = 1000;
-  struct stat st {};
-  ASSERT_EQ(fs_->setattr(f, changes, caller_, &st), 0);
-  EXPECT_EQ(st.st_mode & 07777, 03741u);
-  EXPECT_EQ(st.st_uid, 1000u);
-  EXPECT_EQ(chmod(f, 0640), 0640u);  // a chmod alone sets what it says, the sticky bit included
 }
 
 TEST_F(NamespaceTest, ReaddirResumesFromAnOffset) {

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "fuse/fuse_adapter.h"
 #include "tools/tool_common.h"
 
 namespace hoardfs::tools {
@@ -134,35 +133,6 @@ TEST(ResolveMount, RejectsBadValues) {
   request = base_request();
   request.debug = request.quiet = true;
   expect_usage(request);
-}
-
-// The kernel checks permissions itself unless only root can reach the
-// mount; then FUSE_ACCESS and the kernel's own execute check stand in.
-TEST(KernelMountOptions, DefaultPermissionsUnlessOnlyRootCanReachTheMount) {
-  MountRequest request = base_request();
-  auto fuse_for = [](const MountRequest& r) {
-    auto resolved = resolve_mount_request(r);
-    EXPECT_TRUE(resolved.is_ok());
-    return resolved->fuse;
-  };
-  auto has_default_permissions = [](const std::string& text) {
-    return ("," + text + ",").find(",default_permissions,") != std::string::npos;
-  };
-  const FuseOptions plain = fuse_for(request);
-  EXPECT_FALSE(has_default_permissions(kernel_mount_options(plain, 0)));
-  EXPECT_TRUE(has_default_permissions(kernel_mount_options(plain, 1000)));
-  EXPECT_NE(kernel_mount_options(plain, 0).find("subtype=hoardfs"), std::string::npos);
-
-  request.allow_other = true;
-  EXPECT_TRUE(has_default_permissions(kernel_mount_options(fuse_for(request), 0)));
-  request = base_request();
-  request.acl = true;
-  EXPECT_TRUE(has_default_permissions(kernel_mount_options(fuse_for(request), 0)));
-  request = base_request();
-  ASSERT_TRUE(apply_mount_option_list("default_permissions,allow_root", &request).is_ok());
-  EXPECT_TRUE(has_default_permissions(kernel_mount_options(fuse_for(request), 0)));
-  request.default_permissions = false;
-  EXPECT_FALSE(has_default_permissions(kernel_mount_options(fuse_for(request), 0)));
 }
 
 }  // namespace
