@@ -65,7 +65,6 @@ struct Source {
   std::string name;
 };
 
-
 }  // namespace
 
 Status FilesystemImpl::compact(CompactReport* report) {

@@ -38,6 +38,13 @@ class S3FaultTest : public ::testing::Test {
     return data;
   }
 
+  // Stores "x" under prefix + 0 .. n-1 and lists those keys in `keys`.
+  void put_keys(S3Backend& backend, const std::string& prefix, int n, std::vector<std::string>* keys) {
+    for (int i = 0; i < n; ++i) {
+      keys->push_back(prefix + std::to_string(i));
+      ASSERT_TRUE(backend.put(keys->back(), "x").is_ok());
+    }
+  }
   size_t count_requests(const std::string& start) {
     size_t n = 0;
     for (const std::string& r : server_.requests()) n += r.starts_with(start);
@@ -178,10 +185,7 @@ TEST_F(S3FaultTest, LostCompleteAnswerIsRecognised) {
 TEST_F(S3FaultTest, BatchDeleteFallsBackToSingleDeletes) {
   auto backend = open();
   std::vector<std::string> keys;
-  for (int i = 0; i < 30; ++i) {
-    keys.push_back("d/" + std::to_string(i));
-    ASSERT_TRUE(backend->put(keys.back(), "x").is_ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(put_keys(*backend, "d/", 30, &keys));
   server_.inject(Fault::kNotImplemented, "POST?delete");
   ASSERT_TRUE(backend->remove({keys.begin(), keys.begin() + 10}).is_ok());
   EXPECT_EQ(count_requests("DELETE /bucket/pre/d/"), 10u);
@@ -195,10 +199,7 @@ TEST_F(S3FaultTest, BatchDeleteFallsBackToSingleDeletes) {
 TEST_F(S3FaultTest, BatchDeleteWithAKeyUnavailableForNowIsRetried) {
   auto backend = open();
   std::vector<std::string> keys;
-  for (int i = 0; i < 5; ++i) {
-    keys.push_back("u/" + std::to_string(i));
-    ASSERT_TRUE(backend->put(keys.back(), "x").is_ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(put_keys(*backend, "u/", 5, &keys));
   server_.inject(Fault::kKeyUnavailable, "POST?delete");
   Status removed = backend->remove(keys);
   ASSERT_TRUE(removed.is_ok()) << removed.to_string();
