@@ -46,9 +46,6 @@ struct InodeRow {
   uint64_t nlink = 0;
   int64_t atime_ns = 0, mtime_ns = 0, ctime_ns = 0;
   bool locked = false;
-  // Bytes of the file's stored extents when the query that read the row
-  // summed them too (readdirplus); else fill_stat asks.
-  std::optional<uint64_t> stored_bytes;
 };
 
 int64_t now_ns();
@@ -135,7 +132,9 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   // The row from columns first..first+9 of `st` (the load_inode() columns, after id).
   static InodeRow inode_from(sql::Statement& st, int first, uint64_t ino);
   void store_inode(const InodeRow& row);
-  void fill_stat(const InodeRow& row, struct stat* st);
+  // `stored_bytes`: the file's stored extents when the caller's query summed
+  // them already (readdirplus); else they are asked for.
+  void fill_stat(const InodeRow& row, struct stat* st, std::optional<uint64_t> stored_bytes = std::nullopt);
   std::optional<uint64_t> find_entry(uint64_t parent, std::string_view name);
   uint64_t new_inode(uint32_t mode, const Caller& caller, uint64_t rdev, uint64_t nlink);
   // POSIX ACLs of an inode about to be made under `parent` with `mode`

@@ -81,7 +81,7 @@ void FilesystemImpl::store_inode(const InodeRow& row) {
       .run();
 }
 
-void FilesystemImpl::fill_stat(const InodeRow& row, struct stat* st) {
+void FilesystemImpl::fill_stat(const InodeRow& row, struct stat* st, std::optional<uint64_t> stored_bytes) {
   *st = {};
   st->st_ino = row.id;
   st->st_mode = row.mode;
@@ -95,8 +95,8 @@ void FilesystemImpl::fill_stat(const InodeRow& row, struct stat* st) {
     // Allocated space: stored extents plus what only the cache holds, never
     // more than the size, so sparse files look sparse.
     uint64_t allocated = 0;
-    if (row.stored_bytes) {
-      allocated = *row.stored_bytes;
+    if (stored_bytes) {
+      allocated = *stored_bytes;
     } else {
       auto& sum = q("SELECT COALESCE(SUM(length), 0) FROM extents WHERE inode = ?").bind(row.id);
       allocated = sum.step() ? static_cast<uint64_t>(sum.int64(0)) : 0;
@@ -583,12 +583,11 @@ int FilesystemImpl::list_dir(uint64_t ino, uint64_t /*fh*/, uint64_t offset, con
                         "ON i.id = d.inode WHERE d.parent = ? AND d.id > ? ORDER BY d.id");
     st.bind(ino, after);
     while (st.step()) {
-      InodeRow entry = inode_from(st, 3, static_cast<uint64_t>(st.int64(2)));
+      const InodeRow entry = inode_from(st, 3, static_cast<uint64_t>(st.int64(2)));
       const uint64_t next = static_cast<uint64_t>(st.int64(0)) + 2;
       attr = {};
       if (plus) {
-        entry.stored_bytes = static_cast<uint64_t>(st.int64(13));
-        fill_stat(entry, &attr);
+        fill_stat(entry, &attr, static_cast<uint64_t>(st.int64(13)));
       } else {
         attr.st_ino = entry.id;
         attr.st_mode = entry.mode;
