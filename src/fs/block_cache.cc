@@ -149,6 +149,22 @@ void BlockCache::start() {
     workers_.emplace_back([this] { worker_loop(); });
   }
   writeback_thread_ = std::thread([this] { writeback_loop(); });
+  std::lock_guard reap_lock(reap_mu_);
+  reaper_running_ = true;
+  reaper_ = std::thread([this] { reaper_loop(); });
+}
+
+void BlockCache::reaper_loop() {
+  std::unique_lock lock(reap_mu_);
+  for (;;) {
+    reap_wake_.wait(lock, [this] { return !doomed_.empty() || !reaper_running_; });
+    if (doomed_.empty()) return;
+    std::vector<std::string> batch;
+    batch.swap(doomed_);
+    lock.unlock();
+    for (const std::string& path : batch) ::unlink(path.c_str());
+    lock.lock();
+  }
 }
 
 void BlockCache::stop() {
@@ -163,6 +179,12 @@ void BlockCache::stop() {
   if (writeback_thread_.joinable()) writeback_thread_.join();
   for (auto& t : workers_) t.join();
   workers_.clear();
+  {
+    std::lock_guard lock(reap_mu_);
+    reaper_running_ = false;  // the reaper deletes what is queued, then ends
+  }
+  reap_wake_.notify_all();
+  if (reaper_.joinable()) reaper_.join();
 }
 
 void BlockCache::enqueue(std::function<void()> task) {
@@ -342,7 +364,18 @@ void BlockCache::remove_locked(std::map<Key, Entry>::iterator it) {
   if (!entry.loading) {
     cached_bytes_ -= entry.size;
     if (entry.dirty) dirty_bytes_ -= entry.size;
-    ::unlink(path_of(it->first).c_str());
+    const std::string path = path_of(it->first);
+    // A doomed name never parses as a block's: recover() deletes leftovers.
+    std::string doomed = path + ".gone-" + std::to_string(next_doomed_++);
+    std::unique_lock reap_lock(reap_mu_);
+    if (reaper_running_ && ::rename(path.c_str(), doomed.c_str()) == 0) {
+      doomed_.push_back(std::move(doomed));
+      reap_lock.unlock();
+      reap_wake_.notify_one();
+    } else {
+      reap_lock.unlock();
+      ::unlink(path.c_str());
+    }
   }
   dirty_keys_.erase(it->first);
   entries_.erase(it);

@@ -234,6 +234,18 @@ class BlockCache {
   std::vector<std::thread> workers_;
   std::thread writeback_thread_;
 
+  // Removed cache files, renamed out of their block's name under mu_ and
+  // deleted by the reaper thread: deleting a file can take milliseconds (an
+  // ext4 mounted with -o discard trims its blocks in unlink), and mu_ is
+  // often taken under the filesystem's lock, which every request needs.
+  void reaper_loop();
+  std::mutex reap_mu_;  // protects the three below
+  std::condition_variable reap_wake_;
+  std::vector<std::string> doomed_;
+  bool reaper_running_ = false;
+  uint64_t next_doomed_ = 0;  // under mu_
+  std::thread reaper_;
+
   // The last few decoded packs, so reading the small files of one pack
   // fetches and decrypts it once, not once per file.
   std::mutex packs_mu_;

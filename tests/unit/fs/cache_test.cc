@@ -3,6 +3,8 @@
 #include <sys/resource.h>
 
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 
 #include "backend/memory/memory_backend.h"
 #include "fs_test_util.h"
@@ -127,6 +129,58 @@ TEST_F(CacheTest, SequentialReadsAreServedAfterEviction) {
   std::string got;
   for (uint64_t off = 0; off < data.size(); off += 4096) got += read(a, off, 4096);
   EXPECT_EQ(got, data);
+}
+
+// The cache files under `dir`: named for their block ("ino-blockno"), and
+// removed ones not deleted yet ("ino-blockno.gone-N").
+struct CacheFiles {
+  size_t blocks = 0;
+  size_t doomed = 0;
+};
+
+CacheFiles cache_files(const std::string& dir) {
+  CacheFiles files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file() || e.path().parent_path().filename() != "blocks") continue;
+    (e.path().filename().string().find(".gone-") == std::string::npos ? files.blocks : files.doomed)++;
+  }
+  return files;
+}
+
+TEST_F(CacheTest, TheFilesOfARemovedFileLeaveTheCache) {
+  mount();
+  uint64_t a = create(kRootInode, "a");
+  write(a, 0, random_bytes(3 * kTestBlock));
+  ASSERT_TRUE(fs_->flush_cache().is_ok());
+  EXPECT_EQ(cache_files(options_.cache_dir).blocks, 3u);
+  ASSERT_EQ(fs_->unlink(kRootInode, "a"), 0);
+  fs_->forget(a, 1000);  // the kernel lets go: the inode and its blocks go
+  // The block names go at once (a new file may take the same inode number);
+  // the data is deleted in the background, and all of it by the unmount.
+  EXPECT_EQ(cache_files(options_.cache_dir).blocks, 0u);
+  EXPECT_EQ(fs_->stats().cache_bytes, 0u);
+  unmount();
+  EXPECT_EQ(cache_files(options_.cache_dir).doomed, 0u);
+}
+
+TEST_F(CacheTest, LeftoverRemovedFilesAreDeletedAtMount) {
+  mount();
+  uint64_t a = create(kRootInode, "a");
+  const std::string data = random_bytes(kTestBlock);
+  write(a, 0, data);
+  ASSERT_TRUE(fs_->flush_cache().is_ok());
+  unmount();
+  // As a crash would leave one: renamed, never deleted.
+  std::string blocks;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(options_.cache_dir)) {
+    if (e.is_directory() && e.path().filename() == "blocks") blocks = e.path().string();
+  }
+  ASSERT_FALSE(blocks.empty());
+  { std::ofstream(blocks + "/" + std::to_string(a) + "-7.gone-3") << "stale"; }
+  ASSERT_EQ(cache_files(options_.cache_dir).doomed, 1u);
+  mount();
+  EXPECT_EQ(cache_files(options_.cache_dir).doomed, 0u);
+  EXPECT_EQ(read(lookup(kRootInode, "a")), data);
 }
 
 }  // namespace
