@@ -229,6 +229,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
 
   std::mutex mu_;  // protects db_, statements_, the maps below. Before BlockCache's mutex.
   sql::Database db_;
+  sql::Checkpointer checkpointer_;  // of db_; stopped before db_ closes
   std::unordered_map<const char*, sql::Statement> statements_;
   std::unordered_map<uint64_t, uint64_t> lookups_;     // inode -> kernel lookup count
   std::unordered_map<uint64_t, uint64_t> open_count_;  // inode -> open handles

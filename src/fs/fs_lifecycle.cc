@@ -244,6 +244,7 @@ Status FilesystemImpl::open_all() {
     }
   }
   cache_->start();
+  checkpointer_.start(db_, db_path_);
   if (options_.commit_interval_ms > 0) {
     std::lock_guard lock(mu_);
     batching_ = true;
@@ -307,6 +308,7 @@ void FilesystemImpl::stop_batching(bool commit) {
     }
   }
   drop_space_reserve();
+  checkpointer_.stop();  // the commits from here on checkpoint as SQLite does by itself
 }
 
 Status FilesystemImpl::snapshot_and_upload() {

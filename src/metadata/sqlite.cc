@@ -144,6 +144,85 @@ Status Database::backup_to(const std::string& path) {
   return Status::ok();
 }
 
+void Checkpointer::start(Database& db, const std::string& path) {
+  stop();
+  db_ = &db;
+  path_ = path;
+  stop_ = false;
+  sqlite3_wal_hook(db.handle(), &Checkpointer::on_commit, this);  // replaces the automatic checkpoint
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Checkpointer::stop() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+  if (db_->handle() != nullptr) sqlite3_wal_autocheckpoint(db_->handle(), pages_);
+}
+
+uint64_t Checkpointer::wait_for_checkpoints(uint64_t count, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  done_.wait_for(lock, timeout, [&] { return checkpoints_ >= count; });
+  return checkpoints_;
+}
+
+int Checkpointer::on_commit(void* self, sqlite3* /*db*/, const char* /*schema*/, int pages) {
+  auto* me = static_cast<Checkpointer*>(self);
+  if (pages >= me->pages_) {
+    {
+      std::lock_guard lock(me->mu_);
+      me->due_ = true;
+    }
+    me->wake_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+namespace {
+
+sqlite3* open_for_checkpoints(const std::string& path) {
+  sqlite3* conn = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) == SQLITE_OK &&
+      // A connection sees that the file is in WAL mode once it has read it.
+      sqlite3_exec(conn, "SELECT 1 FROM sqlite_master LIMIT 1", nullptr, nullptr, nullptr) == SQLITE_OK) {
+    return conn;
+  }
+  sqlite3_close_v2(conn);
+  return nullptr;
+}
+
+}  // namespace
+
+void Checkpointer::loop() {
+  sqlite3* conn = nullptr;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_.wait(lock, [this] { return due_ || stop_; });
+    if (stop_) break;
+    due_ = false;
+    lock.unlock();
+    if (conn == nullptr) conn = open_for_checkpoints(path_);
+    // SQLITE_BUSY (another checkpoint runs) and errors leave the log to the
+    // next one, or to the owner's checkpoint at the end.
+    int log_frames = -1;
+    const bool done = conn != nullptr &&
+                      sqlite3_wal_checkpoint_v2(conn, "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames, nullptr) ==
+                          SQLITE_OK &&
+                      log_frames >= 0;
+    lock.lock();
+    if (done) {
+      ++checkpoints_;
+      done_.notify_all();
+    }
+  }
+  lock.unlock();
+  sqlite3_close_v2(conn);
+}
+
 Transaction::Transaction(Database& db, Nesting nesting) : db_(db), uncaught_(std::uncaught_exceptions()) {
   nested_ = db_.in_transaction();
   if (nested_ && nesting == Nesting::kJoin) {

@@ -5,10 +5,14 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "hoardfs/status.h"
 
@@ -100,6 +104,44 @@ class Database {
  private:
   sqlite3* db_ = nullptr;
   Statement txn_[4];  // by Txn, prepared on first use
+};
+
+// Checkpoints a WAL database from a thread and a connection of its own.
+// SQLite's automatic checkpoint runs inside the commit that fills the log,
+// copying pages and syncing the database file there; whoever commits (for
+// the filesystem: under the lock every request takes) waits for that. Here
+// the commit only notes the log's size, and a PASSIVE checkpoint, which
+// neither waits for nor blocks the owner's readers and writers, runs aside.
+class Checkpointer {
+ public:
+  // Checkpoints once the log holds `pages` pages (SQLite's default: 1000).
+  explicit Checkpointer(int pages = 1000) : pages_(pages) {}
+  ~Checkpointer() { stop(); }
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  // Takes over the checkpoints of `db`, open on the file `path`.
+  void start(Database& db, const std::string& path);
+  // Ends the thread and gives `db` back its automatic checkpoints.
+  void stop();
+  // Waits until `count` checkpoints have completed, or `timeout` passed;
+  // returns how many have (for tests).
+  uint64_t wait_for_checkpoints(uint64_t count, std::chrono::milliseconds timeout) const;
+
+ private:
+  static int on_commit(void* self, sqlite3* db, const char* schema, int pages);
+  void loop();
+
+  const int pages_;
+  Database* db_ = nullptr;
+  std::string path_;
+  std::thread thread_;
+  mutable std::mutex mu_;  // protects the three below
+  std::condition_variable wake_;
+  mutable std::condition_variable done_;
+  bool due_ = false;
+  bool stop_ = false;
+  uint64_t checkpoints_ = 0;
 };
 
 // Commits on destruction unless rolled back; a thrown exception rolls back.
