@@ -36,6 +36,13 @@ struct FuseOptions {
   // Take requests through the kernel's per-CPU io_uring queues when the
   // kernel offers them (fuse.enable_uring=Y); else /dev/fuse as usual.
   bool io_uring = false;
+  // With io_uring: after a request other than a read or write, every ring
+  // thread keeps polling its queue (yielding the CPU to anything runnable)
+  // for this long instead of sleeping. On a machine whose idle CPUs halt
+  // (a VM without halt polling), the scheduler otherwise wakes each caller
+  // on the idle CPU, which costs an inter-processor interrupt and a halt
+  // exit per request; a CPU that polls is not idle. 0: always sleep.
+  unsigned spin_us = 100;
   // POSIX ACLs (FUSE_POSIX_ACL): the kernel enforces the ACLs the filesystem
   // keeps, and leaves the umask to it (FUSE_DONT_MASK).
   bool posix_acl = false;

@@ -139,7 +139,7 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
     if (!fuse_internal::UringTransport::kernel_allows()) {
       log::warning("io_uring asked for, but the kernel does not allow it (fuse.enable_uring=N); using /dev/fuse");
     } else {
-      uring = std::make_unique<fuse_internal::UringTransport>(4);
+      uring = std::make_unique<fuse_internal::UringTransport>(4, options.spin_us);
       uring->set_read_probe([&fs](uint64_t ino, uint64_t offset, uint32_t size) {
         return fs.read_would_fetch(ino, offset, size);
       });

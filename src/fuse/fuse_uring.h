@@ -40,7 +40,8 @@ namespace hoardfs::fuse_internal {
 
 class UringTransport {
  public:
-  explicit UringTransport(unsigned pool_threads);
+  // `spin_us`: FuseOptions::spin_us.
+  UringTransport(unsigned pool_threads, unsigned spin_us);
   ~UringTransport();
   UringTransport(const UringTransport&) = delete;
   UringTransport& operator=(const UringTransport&) = delete;

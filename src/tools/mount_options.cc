@@ -72,6 +72,7 @@ Status apply_one(const std::string& option, MountRequest* request) {
     if (name == "authfile") return request->authfile = value, Status::ok();
     if (name == "fsync") return request->fsync = value, Status::ok();
     if (name == "threads") return parse_unsigned(name, value, &request->threads);
+    if (name == "spin") return parse_unsigned(name, value, &request->spin_us);
     if (name == "metadata-upload-interval") {
       return parse_unsigned(name, value, &request->metadata_upload_interval_s);
     }
@@ -147,6 +148,7 @@ Result<ResolvedMount> resolve_mount_request(const MountRequest& request) {
   resolved.fuse.allow_root = request.allow_root;
   resolved.fuse.debug = request.debug;
   resolved.fuse.io_uring = request.io_uring;
+  resolved.fuse.spin_us = request.spin_us;
   resolved.fuse.posix_acl = request.acl;
   resolved.fuse.mount_flags = request.mount_flags;
   return resolved;

@@ -24,6 +24,7 @@ struct MountRequest {
   bool allow_other = false;
   bool allow_root = false;
   bool io_uring = false;  // requests through the kernel's io_uring queues
+  unsigned spin_us = 100;  // io_uring: how long ring threads busy-wait after a metadata request
   bool acl = false;       // POSIX ACLs
   std::string cachedir;  // empty: the default cache root
   std::string cachesize = "4G";
@@ -40,7 +41,7 @@ struct MountRequest {
 
 // Applies one -o list ("rw,noatime,cachedir=/x,_netdev"). Recognized:
 //   fg | foreground, debug, quiet, allow_other, allow_root, io_uring, acl | noacl,
-//   cachedir=D, cachesize=SIZE, compress=C, threads=N,
+//   cachedir=D, cachesize=SIZE, compress=C, threads=N, spin=MICROSECONDS,
 //   metadata-upload-interval=S, metadata-versions=N, authfile=F, fsync=local|upload,
 //   backend-options=K=V:FLAG:... (':' separates items because ',' separates -o options),
 //   kernel mount flags (rw, ro, [no]suid, [no]dev, [no]exec, sync, async,

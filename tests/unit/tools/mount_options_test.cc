@@ -44,6 +44,21 @@ TEST(MountOptionList, ToolOptions) {
   EXPECT_EQ(request.authfile, "/etc/hoardfs/auth");
 }
 
+TEST(MountOptionList, IoUringAndItsPolling) {
+  MountRequest request = base_request();
+  auto resolved = resolve_mount_request(request);
+  ASSERT_TRUE(resolved.is_ok());
+  EXPECT_FALSE(resolved->fuse.io_uring);
+  EXPECT_EQ(resolved->fuse.spin_us, 100u);
+  ASSERT_TRUE(apply_mount_option_list("io_uring,spin=0", &request).is_ok());
+  resolved = resolve_mount_request(request);
+  ASSERT_TRUE(resolved.is_ok());
+  EXPECT_TRUE(resolved->fuse.io_uring);
+  EXPECT_EQ(resolved->fuse.spin_us, 0u);
+  EXPECT_FALSE(apply_mount_option_list("spin=-5", &request).is_ok());
+  EXPECT_FALSE(apply_mount_option_list("spin", &request).is_ok());
+}
+
 TEST(MountOptionList, BackendOptionsUseColons) {
   MountRequest request = base_request();
   ASSERT_TRUE(apply_mount_option_list("backend-options=no-ssl:sig=v2", &request).is_ok());
