@@ -12,6 +12,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,7 +43,10 @@ struct FuseOptions {
   // (a VM without halt polling), the scheduler otherwise wakes each caller
   // on the idle CPU, which costs an inter-processor interrupt and a halt
   // exit per request; a CPU that polls is not idle. 0: always sleep.
-  unsigned spin_us = 100;
+  // Unset: 100 us on machines of up to four CPUs, else 0 (the caller can
+  // only be kept from idle CPUs if all of them poll, and on a large
+  // machine that is too many CPUs kept busy).
+  std::optional<unsigned> spin_us;
   // POSIX ACLs (FUSE_POSIX_ACL): the kernel enforces the ACLs the filesystem
   // keeps, and leaves the umask to it (FUSE_DONT_MASK).
   bool posix_acl = false;

@@ -61,6 +61,10 @@ constexpr unsigned kQueueDepth = 8;  // entries per CPU
 // request becomes one contiguous message without copying its payload.
 constexpr size_t kHeadRoom = 256;
 constexpr uint64_t kWakeTag = 1;  // user_data of the eventfd poll
+// Polling after metadata requests, unless -o spin= says otherwise: on
+// machines of up to kSpinMaxCpus CPUs, for kSpinDefaultUs (see spin_wait()).
+constexpr unsigned kSpinMaxCpus = 4;
+constexpr unsigned kSpinDefaultUs = 100;
 
 // Whether a request may wait long on the backend, on other threads or on
 // the kernel: those are served by the pool instead of the CPU's ring thread.
@@ -161,6 +165,7 @@ struct UringTransport::State {
   std::vector<std::unique_ptr<Queue>> queues;
   std::atomic<bool> stopping{false};
   // Polling instead of sleeping after metadata requests (see spin_wait()).
+  std::optional<unsigned> spin_us;  // as asked for (unset: by the number of CPUs)
   int64_t spin_window_ns = 0;
   std::atomic<int64_t> last_metadata_ns{0};  // when the latest one arrived, on any queue
   std::mutex start_mutex;  // guards the three below
@@ -313,6 +318,7 @@ ssize_t UringTransport::State::write_init_reply(int fd, const iovec* iov, int co
 
 void UringTransport::State::start_rings(size_t payload_size) {
   unsigned cpus = possible_cpus();
+  spin_window_ns = static_cast<int64_t>(spin_us.value_or(cpus <= kSpinMaxCpus ? kSpinDefaultUs : 0)) * 1000;
   for (unsigned qid = 0; qid < cpus; ++qid) {
     auto queue = std::make_unique<Queue>();
     queue->qid = qid;
@@ -572,9 +578,10 @@ void UringTransport::State::commit(RingEntry& entry) {
 
 void UringTransport::set_read_probe(ReadProbe probe) { state_->read_probe = std::move(probe); }
 
-UringTransport::UringTransport(unsigned pool_threads, unsigned spin_us) : state_(std::make_unique<State>()) {
+UringTransport::UringTransport(unsigned pool_threads, std::optional<unsigned> spin_us)
+    : state_(std::make_unique<State>()) {
   state_->pool_size = pool_threads == 0 ? 1 : pool_threads;
-  state_->spin_window_ns = static_cast<int64_t>(spin_us) * 1000;
+  state_->spin_us = spin_us;
 }
 
 UringTransport::~UringTransport() { stop(); }

@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 
 struct fuse_session;
 
@@ -41,7 +42,7 @@ namespace hoardfs::fuse_internal {
 class UringTransport {
  public:
   // `spin_us`: FuseOptions::spin_us.
-  UringTransport(unsigned pool_threads, unsigned spin_us);
+  UringTransport(unsigned pool_threads, std::optional<unsigned> spin_us);
   ~UringTransport();
   UringTransport(const UringTransport&) = delete;
   UringTransport& operator=(const UringTransport&) = delete;

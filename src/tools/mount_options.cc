@@ -72,7 +72,12 @@ Status apply_one(const std::string& option, MountRequest* request) {
     if (name == "authfile") return request->authfile = value, Status::ok();
     if (name == "fsync") return request->fsync = value, Status::ok();
     if (name == "threads") return parse_unsigned(name, value, &request->threads);
-    if (name == "spin") return parse_unsigned(name, value, &request->spin_us);
+    if (name == "spin") {
+      unsigned us = 0;
+      HOARDFS_RETURN_IF_ERROR(parse_unsigned(name, value, &us));
+      request->spin_us = us;
+      return Status::ok();
+    }
     if (name == "metadata-upload-interval") {
       return parse_unsigned(name, value, &request->metadata_upload_interval_s);
     }

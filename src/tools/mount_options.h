@@ -5,6 +5,7 @@
 //   → /sbin/mount.hoardfs local:///srv/b /mnt/b -o rw,noatime,cachedir=...,_netdev
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,7 @@ struct MountRequest {
   bool allow_other = false;
   bool allow_root = false;
   bool io_uring = false;  // requests through the kernel's io_uring queues
-  unsigned spin_us = 100;  // io_uring: how long ring threads busy-wait after a metadata request
+  std::optional<unsigned> spin_us;  // io_uring: ring threads' polling after metadata requests (unset: auto)
   bool acl = false;       // POSIX ACLs
   std::string cachedir;  // empty: the default cache root
   std::string cachesize = "4G";
