@@ -83,6 +83,9 @@ Status Database::open(const std::string& path, bool create) {
     close();
     return Status::io_error("cannot open database " + path + ": " + msg);
   }
+  // A second connection (the Checkpointer's) can hold the log's locks for a
+  // moment; without a busy handler a statement would fail with SQLITE_BUSY.
+  sqlite3_busy_timeout(db_, 10000);
   try {
     exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;"
          "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;");
@@ -170,9 +173,17 @@ uint64_t Checkpointer::wait_for_checkpoints(uint64_t count, std::chrono::millise
   return checkpoints_;
 }
 
-int Checkpointer::on_commit(void* self, sqlite3* /*db*/, const char* /*schema*/, int pages) {
+int Checkpointer::on_commit(void* self, sqlite3* db, const char* /*schema*/, int pages) {
   auto* me = static_cast<Checkpointer*>(self);
-  if (pages >= me->pages_) {
+  if (pages >= me->limit_pages_) {
+    {
+      // Only one checkpoint at a time: this one would find the log busy.
+      std::unique_lock lock(me->mu_);
+      me->done_.wait(lock, [me] { return !me->running_; });
+      me->due_ = false;
+    }
+    sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  } else if (pages >= me->pages_) {
     {
       std::lock_guard lock(me->mu_);
       me->due_ = true;
@@ -187,6 +198,7 @@ namespace {
 sqlite3* open_for_checkpoints(const std::string& path) {
   sqlite3* conn = nullptr;
   if (sqlite3_open_v2(path.c_str(), &conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) == SQLITE_OK &&
+      sqlite3_busy_timeout(conn, 10000) == SQLITE_OK &&
       // A connection sees that the file is in WAL mode once it has read it.
       sqlite3_exec(conn, "SELECT 1 FROM sqlite_master LIMIT 1", nullptr, nullptr, nullptr) == SQLITE_OK) {
     return conn;
@@ -204,6 +216,7 @@ void Checkpointer::loop() {
     wake_.wait(lock, [this] { return due_ || stop_; });
     if (stop_) break;
     due_ = false;
+    running_ = true;
     lock.unlock();
     if (conn == nullptr) conn = open_for_checkpoints(path_);
     // SQLITE_BUSY (another checkpoint runs) and errors leave the log to the
@@ -214,10 +227,9 @@ void Checkpointer::loop() {
                           SQLITE_OK &&
                       log_frames >= 0;
     lock.lock();
-    if (done) {
-      ++checkpoints_;
-      done_.notify_all();
-    }
+    running_ = false;
+    if (done) ++checkpoints_;
+    done_.notify_all();
   }
   lock.unlock();
   sqlite3_close_v2(conn);

@@ -112,10 +112,19 @@ class Database {
 // the filesystem: under the lock every request takes) waits for that. Here
 // the commit only notes the log's size, and a PASSIVE checkpoint, which
 // neither waits for nor blocks the owner's readers and writers, runs aside.
+//
+// That alone lets the log grow without end under a steady stream of
+// commits: SQLite starts the log over only in a write transaction whose
+// snapshot began with every frame copied, and the owner's next transaction
+// begins right after a commit, before the checkpoint of that commit is done.
+// So once the log passes four times `pages`, the commit finishes the
+// checkpoint itself (after the one aside, which did most of the copying),
+// as SQLite's automatic checkpoint would have, and the next transaction
+// starts the log over.
 class Checkpointer {
  public:
   // Checkpoints once the log holds `pages` pages (SQLite's default: 1000).
-  explicit Checkpointer(int pages = 1000) : pages_(pages) {}
+  explicit Checkpointer(int pages = 1000) : pages_(pages), limit_pages_(4 * pages) {}
   ~Checkpointer() { stop(); }
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
@@ -133,13 +142,15 @@ class Checkpointer {
   void loop();
 
   const int pages_;
+  const int limit_pages_;  // the commit checkpoints from here on
   Database* db_ = nullptr;
   std::string path_;
   std::thread thread_;
-  mutable std::mutex mu_;  // protects the three below
+  mutable std::mutex mu_;  // protects the four below
   std::condition_variable wake_;
-  mutable std::condition_variable done_;
+  mutable std::condition_variable done_;  // a checkpoint aside ended
   bool due_ = false;
+  bool running_ = false;  // a checkpoint aside is under way
   bool stop_ = false;
   uint64_t checkpoints_ = 0;
 };

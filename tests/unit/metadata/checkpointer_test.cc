@@ -64,6 +64,19 @@ TEST_F(CheckpointerTest, AFullLogIsCopiedIntoTheDatabaseAside) {
   EXPECT_EQ(rows(), 120);
 }
 
+TEST_F(CheckpointerTest, TheLogStaysBoundedUnderSteadyCommits) {
+  Checkpointer checkpointer(50);
+  checkpointer.start(db_, path_.string());
+  // Back to back, as the filesystem's group commits come under load: each
+  // begins before the checkpoint aside of the one before it can finish.
+  commit_rows(2000);
+  EXPECT_EQ(rows(), 2000);
+  const uint64_t wal = std::filesystem::file_size(path_.string() + "-wal");
+  // At most the limit (4 x 50 pages) and the commit that crossed it, with
+  // each frame's header, rather than a frame for every commit.
+  EXPECT_LT(wal, 260u * (4096 + 24)) << "the log was never started over";
+}
+
 TEST_F(CheckpointerTest, StoppedItLeavesCheckpointsToSqlite) {
   {
     Checkpointer checkpointer(50);
