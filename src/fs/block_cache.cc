@@ -161,10 +161,20 @@ void BlockCache::reaper_loop() {
     if (doomed_.empty()) return;
     std::vector<std::string> batch;
     batch.swap(doomed_);
+    reaping_ = true;
     lock.unlock();
     for (const std::string& path : batch) ::unlink(path.c_str());
     lock.lock();
+    reaping_ = false;
+    reaped_.notify_all();
   }
+}
+
+bool BlockCache::wait_for_reaper() {
+  std::unique_lock lock(reap_mu_);
+  const bool pending = !doomed_.empty() || reaping_;
+  reaped_.wait(lock, [this] { return (doomed_.empty() && !reaping_) || !reaper_running_; });
+  return pending;
 }
 
 void BlockCache::stop() {
@@ -359,7 +369,7 @@ void BlockCache::set_size_locked(Entry& entry, uint64_t new_size) {
   entry.size = new_size;
 }
 
-void BlockCache::remove_locked(std::map<Key, Entry>::iterator it) {
+void BlockCache::remove_locked(std::map<Key, Entry>::iterator it, bool now) {
   Entry& entry = it->second;
   if (!entry.loading) {
     cached_bytes_ -= entry.size;
@@ -368,7 +378,7 @@ void BlockCache::remove_locked(std::map<Key, Entry>::iterator it) {
     // A doomed name never parses as a block's: recover() deletes leftovers.
     std::string doomed = path + ".gone-" + std::to_string(next_doomed_++);
     std::unique_lock reap_lock(reap_mu_);
-    if (reaper_running_ && ::rename(path.c_str(), doomed.c_str()) == 0) {
+    if (!now && reaper_running_ && ::rename(path.c_str(), doomed.c_str()) == 0) {
       doomed_.push_back(std::move(doomed));
       reap_lock.unlock();
       reap_wake_.notify_one();
@@ -452,6 +462,9 @@ int BlockCache::write(uint64_t ino, uint64_t blockno, uint32_t offset, std::stri
   // either: it covers what the file holds, and a write that fails half way
   // (full cache disk) then leaves the rest of the old content in place.
   err = write_file(path_of(key), offset, data, 0);
+  // Files removed before this write may still be waiting for the reaper:
+  // their space is this write's too, as if they were deleted at once.
+  if (err == ENOSPC && wait_for_reaper()) err = write_file(path_of(key), offset, data, 0);
   if (err == ENOENT) err = 0;
   lock.lock();
   auto it = entries_.find(key);
@@ -468,7 +481,9 @@ int BlockCache::write(uint64_t ino, uint64_t blockno, uint32_t offset, std::stri
       // fetch the old content, which the entry would otherwise replace with
       // a partial write or nothing at the next upload).
       // A reader holding it meanwhile gets what a concurrent truncate leaves.
-      remove_locked(it);
+      // Deleted at once: on a full disk the caller's metadata change that
+      // follows needs the space the partial write took.
+      remove_locked(it, /*now=*/true);
       return err;
     } else if (end > e.size && e.writers == 0) {
       // The failed write may have lengthened the file past the entry's data:

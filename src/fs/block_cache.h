@@ -187,7 +187,8 @@ class BlockCache {
   int fetch_into_file(const Key& key, const std::string& path, uint64_t* size);
   void mark_dirty_locked(const Key& key, Entry& entry);
   void set_size_locked(Entry& entry, uint64_t new_size);
-  void remove_locked(std::map<Key, Entry>::iterator it);
+  // Forgets the entry; its file goes to the reaper, or is deleted `now`.
+  void remove_locked(std::map<Key, Entry>::iterator it, bool now = false);
   void evict_clean_until(uint64_t target_bytes);
   void wait_for_dirty_room(std::unique_lock<std::mutex>& lock);
 
@@ -239,9 +240,14 @@ class BlockCache {
   // ext4 mounted with -o discard trims its blocks in unlink), and mu_ is
   // often taken under the filesystem's lock, which every request needs.
   void reaper_loop();
-  std::mutex reap_mu_;  // protects the three below
+  // Waits until the files removed so far are deleted (mu_ not held);
+  // returns whether any were waiting.
+  bool wait_for_reaper();
+  std::mutex reap_mu_;  // protects the five below
   std::condition_variable reap_wake_;
+  std::condition_variable reaped_;  // a batch was deleted
   std::vector<std::string> doomed_;
+  bool reaping_ = false;  // the reaper is deleting a batch
   bool reaper_running_ = false;
   uint64_t next_doomed_ = 0;  // under mu_
   std::thread reaper_;
