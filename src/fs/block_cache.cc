@@ -378,7 +378,7 @@ void BlockCache::remove_locked(std::map<Key, Entry>::iterator it, bool now) {
     // A doomed name never parses as a block's: recover() deletes leftovers.
     std::string doomed = path + ".gone-" + std::to_string(next_doomed_++);
     std::unique_lock reap_lock(reap_mu_);
-    if (!now && reaper_running_ && ::rename(path.c_str(), doomed.c_str()) == 0) {
+    if (!now && !low_space_ && reaper_running_ && ::rename(path.c_str(), doomed.c_str()) == 0) {
       doomed_.push_back(std::move(doomed));
       reap_lock.unlock();
       reap_wake_.notify_one();

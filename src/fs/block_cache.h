@@ -152,6 +152,10 @@ class BlockCache {
   Status flush_inode(uint64_t ino);
   // Uploads every dirty block and waits until none is left.
   Status flush_all();
+  // While the cache disk is low on space, removed files are deleted at once
+  // rather than by the reaper: the metadata changes that follow a removal
+  // may need the room it frees.
+  void set_low_space(bool low) { low_space_ = low; }
   void set_max_bytes(uint64_t bytes);
 
   uint64_t cached_bytes() const { return cached_bytes_.load(); }
@@ -187,7 +191,8 @@ class BlockCache {
   int fetch_into_file(const Key& key, const std::string& path, uint64_t* size);
   void mark_dirty_locked(const Key& key, Entry& entry);
   void set_size_locked(Entry& entry, uint64_t new_size);
-  // Forgets the entry; its file goes to the reaper, or is deleted `now`.
+  // Forgets the entry; its file goes to the reaper, or is deleted `now` (and
+  // always while the cache disk is low on space: see set_low_space()).
   void remove_locked(std::map<Key, Entry>::iterator it, bool now = false);
   void evict_clean_until(uint64_t target_bytes);
   void wait_for_dirty_room(std::unique_lock<std::mutex>& lock);
@@ -248,6 +253,7 @@ class BlockCache {
   std::condition_variable reaped_;  // a batch was deleted
   std::vector<std::string> doomed_;
   bool reaping_ = false;  // the reaper is deleting a batch
+  std::atomic<bool> low_space_{false};
   bool reaper_running_ = false;
   uint64_t next_doomed_ = 0;  // under mu_
   std::thread reaper_;

@@ -190,6 +190,7 @@ bool FilesystemImpl::cache_disk_low() {
     }
     // No batch without the reserve that lets it commit on a full disk.
     if (!cache_disk_low_ && !reserve_space()) cache_disk_low_ = true;
+    cache_->set_low_space(cache_disk_low_);
   }
   return cache_disk_low_;
 }
@@ -219,6 +220,7 @@ void FilesystemImpl::use_reserve_if_disk_full() {
   log::warning("the cache disk is full: committing the last metadata changes into the space held in reserve");
   drop_space_reserve();
   cache_disk_low_ = true;  // no new batch until there is room (and a reserve) again
+  if (cache_) cache_->set_low_space(true);
   space_checked_at_ = std::chrono::steady_clock::now();
 }
 
