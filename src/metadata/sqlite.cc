@@ -83,7 +83,7 @@ Status Database::open(const std::string& path, bool create) {
     close();
     return Status::io_error("cannot open database " + path + ": " + msg);
   }
-  // A second connection (the Checkpointer's) can hold the log's locks for a
+  // Another connection (a Checkpointer's) can hold the log's locks for a
   // moment; without a busy handler a statement would fail with SQLITE_BUSY.
   sqlite3_busy_timeout(db_, 10000);
   try {
@@ -193,24 +193,8 @@ int Checkpointer::on_commit(void* self, sqlite3* db, const char* /*schema*/, int
   return SQLITE_OK;
 }
 
-namespace {
-
-sqlite3* open_for_checkpoints(const std::string& path) {
-  sqlite3* conn = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) == SQLITE_OK &&
-      sqlite3_busy_timeout(conn, 10000) == SQLITE_OK &&
-      // A connection sees that the file is in WAL mode once it has read it.
-      sqlite3_exec(conn, "SELECT 1 FROM sqlite_master LIMIT 1", nullptr, nullptr, nullptr) == SQLITE_OK) {
-    return conn;
-  }
-  sqlite3_close_v2(conn);
-  return nullptr;
-}
-
-}  // namespace
-
 void Checkpointer::loop() {
-  sqlite3* conn = nullptr;
+  Database conn;  // opened at the first checkpoint (open() reads the file: WAL mode, busy timeout)
   std::unique_lock lock(mu_);
   for (;;) {
     wake_.wait(lock, [this] { return due_ || stop_; });
@@ -218,21 +202,19 @@ void Checkpointer::loop() {
     due_ = false;
     running_ = true;
     lock.unlock();
-    if (conn == nullptr) conn = open_for_checkpoints(path_);
+    if (conn.handle() == nullptr) conn.open(path_, false);  // a failed open leaves it closed: tried again next time
     // SQLITE_BUSY (another checkpoint runs) and errors leave the log to the
     // next one, or to the owner's checkpoint at the end.
     int log_frames = -1;
-    const bool done = conn != nullptr &&
-                      sqlite3_wal_checkpoint_v2(conn, "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames, nullptr) ==
-                          SQLITE_OK &&
+    const bool done = conn.handle() != nullptr &&
+                      sqlite3_wal_checkpoint_v2(conn.handle(), "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                                nullptr) == SQLITE_OK &&
                       log_frames >= 0;
     lock.lock();
     running_ = false;
     if (done) ++checkpoints_;
     done_.notify_all();
   }
-  lock.unlock();
-  sqlite3_close_v2(conn);
 }
 
 Transaction::Transaction(Database& db, Nesting nesting) : db_(db), uncaught_(std::uncaught_exceptions()) {
