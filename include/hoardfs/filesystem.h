@@ -44,6 +44,11 @@ struct Caller {
 struct AttrChanges {
   bool mode = false, uid = false, gid = false, size = false;
   bool atime = false, mtime = false, atime_now = false, mtime_now = false, ctime = false;
+  // Also drop what a change of owner drops on Linux, for anything but a
+  // directory: setuid, setgid when group-executable (else it marks mandatory
+  // locking and stays), and the security.capability xattr. Asked for when
+  // the kernel leaves this to the filesystem (FUSE_CAP_HANDLE_KILLPRIV).
+  bool drop_privileges = false;
   struct stat values {};
 };
 
@@ -119,6 +124,9 @@ class Filesystem {
   virtual int getattr(uint64_t ino, struct stat* attr) = 0;
   virtual int setattr(uint64_t ino, const AttrChanges& changes, const Caller& caller,
                       struct stat* attr) = 0;
+  // access(2) by the mode bits (owner, group, others; root passes except
+  // for X_OK on a file nobody may execute). `mask` is F_OK or R_OK|W_OK|X_OK.
+  virtual int access(uint64_t ino, int mask, const Caller& caller) = 0;
   virtual int readlink(uint64_t ino, std::string* target) = 0;
   virtual int mknod(uint64_t parent, std::string_view name, mode_t mode, dev_t rdev,
                     const Caller& caller, struct stat* attr) = 0;

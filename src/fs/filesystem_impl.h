@@ -71,6 +71,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   int lookup(uint64_t parent, std::string_view name, struct stat* attr) override;
   void forget(uint64_t ino, uint64_t nlookup) override;
   int getattr(uint64_t ino, struct stat* attr) override;
+  int access(uint64_t ino, int mask, const Caller& caller) override;
   int setattr(uint64_t ino, const AttrChanges& changes, const Caller& caller, struct stat* attr) override;
   int readlink(uint64_t ino, std::string* target) override;
   int mknod(uint64_t parent, std::string_view name, mode_t mode, dev_t rdev, const Caller& caller,

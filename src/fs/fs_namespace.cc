@@ -226,6 +226,11 @@ int FilesystemImpl::setattr(uint64_t ino, const AttrChanges& changes, const Call
     }
     if (changes.uid) row->uid = changes.values.st_uid;
     if (changes.gid) row->gid = changes.values.st_gid;
+    if (changes.drop_privileges && !S_ISDIR(row->mode)) {
+      row->mode &= ~S_ISUID;
+      if (row->mode & S_IXGRP) row->mode &= ~S_ISGID;
+      q("DELETE FROM xattrs WHERE inode = ? AND name = ?").bind(ino, std::string_view("security.capability")).run();
+    }
     if (changes.atime) row->atime_ns = changes.atime_now ? now : to_ns(changes.values.st_atim);
     if (changes.mtime) row->mtime_ns = changes.mtime_now ? now : to_ns(changes.values.st_mtim);
     row->ctime_ns = changes.ctime ? to_ns(changes.values.st_ctim) : now;
@@ -233,6 +238,22 @@ int FilesystemImpl::setattr(uint64_t ino, const AttrChanges& changes, const Call
     txn.commit();
     fill_stat(*row, attr);
     return 0;
+  });
+}
+
+int FilesystemImpl::access(uint64_t ino, int mask, const Caller& caller) {
+  return guarded("access", [&] {
+    std::lock_guard lock(mu_);
+    auto row = load_inode(ino);
+    if (!row) return ENOENT;
+    mask &= R_OK | W_OK | X_OK;
+    if (caller.uid == 0) {
+      const bool runnable = S_ISDIR(row->mode) || (row->mode & (S_IXUSR | S_IXGRP | S_IXOTH));
+      return (mask & X_OK) && !runnable ? EACCES : 0;
+    }
+    const int shift = caller.uid == row->uid ? 6 : caller.gid == row->gid ? 3 : 0;
+    const int granted = static_cast<int>((row->mode >> shift) & 7);
+    return (mask & ~granted) != 0 ? EACCES : 0;
   });
 }
 

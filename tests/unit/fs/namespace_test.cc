@@ -157,6 +157,77 @@ TEST_F(NamespaceTest, SetattrKeepsNanosecondTimesAndOwnership) {
   EXPECT_EQ(st.st_mtim.tv_nsec, 987654321);
 }
 
+// With FUSE_CAP_HANDLE_KILLPRIV a chown comes without a mode: the
+// filesystem drops what Linux drops on a change of owner.
+TEST_F(NamespaceTest, DroppingPrivilegesClearsSetuidAndExecutableSetgid) {
+  auto set_mode = [&](uint64_t ino, mode_t mode) {
+    AttrChanges c;
+    c.mode = true;
+    c.values.st_mode = mode;
+    struct stat st {};
+    ASSERT_EQ(fs_->setattr(ino, c, caller_, &st), 0);
+  };
+  auto chown_to = [&](uint64_t ino, uid_t uid) {
+    AttrChanges c;
+    c.uid = true;
+    c.drop_privileges = true;
+    c.values.st_uid = uid;
+    struct stat st {};
+    EXPECT_EQ(fs_->setattr(ino, c, caller_, &st), 0);
+    return st;
+  };
+  uint64_t f = create(kRootInode, "f");
+  set_mode(f, 07755);
+  ASSERT_EQ(fs_->setxattr(f, "security.capability", "caps", 0, caller_), 0);
+  ASSERT_EQ(fs_->setxattr(f, "user.keep", "v", 0, caller_), 0);
+  struct stat st = chown_to(f, 1000);
+  EXPECT_EQ(st.st_mode & 07777, 01755u) << "setuid and setgid go, the sticky bit stays";
+  EXPECT_EQ(st.st_uid, 1000u);
+  std::string value;
+  EXPECT_EQ(fs_->getxattr(f, "security.capability", caller_, &value), ENODATA);
+  EXPECT_EQ(fs_->getxattr(f, "user.keep", caller_, &value), 0);
+
+  set_mode(f, 02745);  // setgid without group execute marks mandatory locking: it stays
+  EXPECT_EQ(chown_to(f, 1001).st_mode & 07777, 02745u);
+
+  uint64_t d = mkdir(kRootInode, "d");
+  set_mode(d, 07755);
+  EXPECT_EQ(chown_to(d, 1000).st_mode & 07777, 07755u) << "a directory keeps its bits";
+
+  uint64_t g = create(kRootInode, "g");
+  set_mode(g, 06755);
+  AttrChanges plain;
+  plain.uid = true;
+  plain.values.st_uid = 5;
+  ASSERT_EQ(fs_->setattr(g, plain, caller_, &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 06755u) << "without drop_privileges the mode is the caller's business";
+}
+
+TEST_F(NamespaceTest, AccessFollowsTheModeBits) {
+  uint64_t f = create(kRootInode, "f");
+  AttrChanges c;
+  c.mode = c.uid = c.gid = true;
+  c.values.st_mode = 0640;
+  c.values.st_uid = 1000;
+  c.values.st_gid = 100;
+  struct stat st {};
+  ASSERT_EQ(fs_->setattr(f, c, caller_, &st), 0);
+  Caller root;
+  EXPECT_EQ(fs_->access(f, R_OK | W_OK, root), 0);
+  EXPECT_EQ(fs_->access(f, X_OK, root), EACCES) << "root too needs an execute bit on a file";
+  EXPECT_EQ(fs_->access(kRootInode, X_OK, root), 0) << "but not on a directory";
+  Caller owner{.uid = 1000, .gid = 1};
+  EXPECT_EQ(fs_->access(f, R_OK | W_OK, owner), 0);
+  EXPECT_EQ(fs_->access(f, X_OK, owner), EACCES);
+  Caller member{.uid = 2000, .gid = 100};
+  EXPECT_EQ(fs_->access(f, R_OK, member), 0);
+  EXPECT_EQ(fs_->access(f, W_OK, member), EACCES);
+  Caller other{.uid = 3000, .gid = 3000};
+  EXPECT_EQ(fs_->access(f, R_OK, other), EACCES);
+  EXPECT_EQ(fs_->access(f, F_OK, other), 0);
+  EXPECT_EQ(fs_->access(999999, F_OK, root), ENOENT);
+}
+
 TEST_F(NamespaceTest, ExtendedAttributes) {
   uint64_t a = create(kRootInode, "a");
   ASSERT_EQ(fs_->setxattr(a, "user.one", std::string("v\0v", 3), 0, caller_), 0);
