@@ -6,7 +6,8 @@
 // operations is in fuse_operations.cc (make_fuse_operations), in one place.
 //
 // Permission checks are the kernel's (`default_permissions`, and the POSIX
-// ACLs with FuseOptions::posix_acl). There are no
+// ACLs with FuseOptions::posix_acl), except on a mount only root can reach
+// (see kernel_checks_permissions). There are no
 // lock handlers, so the kernel keeps flock/fcntl locks locally, which is what
 // a single-writer filesystem needs.
 #pragma once
@@ -56,6 +57,15 @@ struct FuseOptions {
   // Unmount cleanly on SIGINT/SIGTERM/SIGHUP (fuse_set_signal_handlers).
   bool handle_signals = true;
 };
+
+// Whether the kernel checks permissions itself (mount option
+// default_permissions). Not on a mount that only root can reach (the daemon
+// runs as root, without allow_other and without ACLs): the kernel would let
+// root through anyway, and its checks cost a round trip per name created or
+// removed, since each one leaves the directory's attributes stale (rm -rf:
+// GETATTR of the directory + UNLINK per file). There the daemon clears
+// setuid/setgid itself (FUSE_CAP_HANDLE_KILLPRIV) and answers access(2).
+bool kernel_checks_permissions(const FuseOptions& options);
 
 // Mounts `fs` at `mountpoint` and serves requests until the filesystem is
 // unmounted (by umount/fusermount3, or by a signal when handle_signals is

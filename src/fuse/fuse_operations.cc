@@ -3,6 +3,7 @@
 #include "fuse/fuse_operations.h"
 
 #include <fcntl.h>
+#include <linux/fuse.h>
 #include <sys/xattr.h>
 
 #include <cerrno>
@@ -91,6 +92,18 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   auto* adapter = static_cast<AdapterContext*>(userdata);
+  if (!kernel_checks_permissions(adapter->options)) {
+    // Without default_permissions the kernel's copy of a mode has no sticky
+    // bit, so it must not compute the mode that clears setuid on chown.
+    if ((conn->capable & FUSE_CAP_HANDLE_KILLPRIV) && adapter->init_hooks) {
+      conn->want |= FUSE_CAP_HANDLE_KILLPRIV;
+      adapter->init_flags_to_add |= FUSE_HANDLE_KILLPRIV;  // libfuse 3.14 leaves it out
+      adapter->handle_killpriv = true;
+    } else {
+      log::warning("the kernel cannot leave clearing setuid to the filesystem: a chown of a "
+                   "setuid file may drop its sticky bit");
+    }
+  }
   if (adapter->options.posix_acl) {
     if ((conn->capable & FUSE_CAP_POSIX_ACL) && (conn->capable & FUSE_CAP_DONT_MASK)) {
       conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
@@ -155,7 +168,9 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
 }
 
-AttrChanges attr_changes_from(const struct stat& values, int to_set) {
+}  // namespace
+
+AttrChanges attr_changes_from(const struct stat& values, int to_set, bool handle_killpriv, uid_t caller_uid) {
   AttrChanges changes;
   changes.mode = to_set & FUSE_SET_ATTR_MODE;
   changes.uid = to_set & FUSE_SET_ATTR_UID;
@@ -167,19 +182,34 @@ AttrChanges attr_changes_from(const struct stat& values, int to_set) {
   changes.mtime_now = to_set & FUSE_SET_ATTR_MTIME_NOW;
   changes.ctime = to_set & FUSE_SET_ATTR_CTIME;
   changes.values = values;
+  if (handle_killpriv) {
+    const bool owner = to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID);
+    const bool empty = (to_set & ~FUSE_SET_ATTR_CTIME) == 0;
+    const bool unprivileged_truncate = (to_set & FUSE_SET_ATTR_SIZE) && caller_uid != 0;
+    changes.drop_privileges = owner || empty || unprivileged_truncate;
+  }
   return changes;
 }
+
+namespace {
 
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* values, int to_set,
                 fuse_file_info* fi) {
   (void)fi;  // the inode is enough: attributes are per inode, not per handle
   struct stat attr {};
-  int err = filesystem(req).setattr(ino, attr_changes_from(*values, to_set), caller_of(req), &attr);
+  const Caller caller = caller_of(req);
+  const AttrChanges changes = attr_changes_from(*values, to_set, context(req).handle_killpriv, caller.uid);
+  int err = filesystem(req).setattr(ino, changes, caller, &attr);
   if (err != 0) {
     fuse_reply_err(req, err);
   } else {
     reply_attr(req, attr);
   }
+}
+
+void op_access(fuse_req_t req, fuse_ino_t ino, int mask) {
+  // Reached only without default_permissions (kernel_checks_permissions).
+  fuse_reply_err(req, filesystem(req).access(ino, mask, caller_of(req)));
 }
 
 void op_readlink(fuse_req_t req, fuse_ino_t ino) {
@@ -462,6 +492,7 @@ fuse_lowlevel_ops make_fuse_operations() {
   ops.forget = op_forget;
   ops.forget_multi = op_forget_multi;
   ops.getattr = op_getattr;
+  ops.access = op_access;
   ops.setattr = op_setattr;
   ops.readlink = op_readlink;
   ops.mknod = op_mknod;

@@ -1,4 +1,6 @@
 // run_fuse_session: session set-up, mount, multi-threaded loop, unwind.
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
@@ -10,6 +12,7 @@
 
 #include "fuse/fuse_operations.h"
 #include "fuse/fuse_uring.h"
+#include "fuse/init_reply.h"
 #include "hoardfs/log.h"
 
 namespace hoardfs {
@@ -64,7 +67,7 @@ std::string escape_option_value(const std::string& value) {
 }
 
 std::string kernel_mount_options(const FuseOptions& options) {
-  std::string text = "default_permissions,subtype=hoardfs";
+  std::string text = kernel_checks_permissions(options) ? "default_permissions,subtype=hoardfs" : "subtype=hoardfs";
   if (!options.fsname.empty()) text += ",fsname=" + escape_option_value(options.fsname);
   if (options.allow_other) text += ",allow_other";
   if (options.allow_root) text += ",allow_root";
@@ -101,6 +104,10 @@ void shutdown_unmounted(Filesystem& fs) {
 }
 
 }  // namespace
+
+bool kernel_checks_permissions(const FuseOptions& options) {
+  return options.allow_other || options.posix_acl || ::geteuid() != 0;
+}
 
 Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const FuseOptions& options,
                         const std::function<void(const Status&)>& on_mounted) {
@@ -144,12 +151,15 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
         return fs.read_would_fetch(ino, offset, size);
       });
       context.uring = uring.get();
-      if (!uring->attach(session)) {
+      if (uring->attach(session)) {
+        context.init_hooks = true;
+      } else {
         context.uring = nullptr;
         uring.reset();
       }
     }
   }
+  if (!uring && !kernel_checks_permissions(options)) context.init_hooks = fuse_internal::attach_init_hooks(session);
   // Tree operations (hoardfs rm, cp) change entries behind the kernel's back.
   fs.set_entry_invalidator([session](uint64_t parent, const std::string& name) {
     if (name.empty()) {  // inode `parent`: its attributes, and its listing or pages

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "fuse/fuse_operations.h"
+#include "fuse/init_reply.h"
 #include "hoardfs/log.h"
 
 namespace hoardfs::fuse_internal {
@@ -193,7 +194,7 @@ struct UringTransport::State {
   void pool_loop();
   ssize_t reply(RingEntry& entry, const iovec* iov, int count);
   void commit(RingEntry& entry);
-  ssize_t write_init_reply(int fd, const iovec* iov, int count);
+  ssize_t write_init_reply(int fd, const iovec* iov, int count, uint32_t flags_to_add);
 };
 
 namespace {
@@ -272,17 +273,16 @@ ssize_t UringTransport::write_device(int fd, iovec* iov, int count, void* userda
       }
     }
     if (entry != nullptr) return state->reply(*entry, iov, count);
-    if (out->unique == state->init_unique) return state->write_init_reply(fd, iov, count);
+    if (out->unique == state->init_unique) {
+      return state->write_init_reply(fd, iov, count, static_cast<AdapterContext*>(userdata)->init_flags_to_add);
+    }
   }
   return ::writev(fd, iov, count);
 }
 
-ssize_t UringTransport::State::write_init_reply(int fd, const iovec* iov, int count) {
-  std::vector<char> message;
-  for (int i = 0; i < count; ++i) {
-    const char* base = static_cast<const char*>(iov[i].iov_base);
-    message.insert(message.end(), base, base + iov[i].iov_len);
-  }
+ssize_t UringTransport::State::write_init_reply(int fd, const iovec* iov, int count, uint32_t flags_to_add) {
+  std::vector<char> message = flatten(iov, count);
+  add_init_flags(message, flags_to_add);
   const size_t flags2_end = sizeof(fuse_out_header) + offsetof(fuse_init_out, flags2) + sizeof(uint32_t);
   auto* out = reinterpret_cast<fuse_out_header*>(message.data());
   if (out->error != 0 || message.size() < flags2_end) return ::write(fd, message.data(), message.size());

@@ -833,6 +833,50 @@ def permissions(m):
     check_content(os.path.join(d, "mine"), b"mine", "file written by uid 65534")
 
 
+def root_only(h):
+    """A root mount without --allow-other goes without default_permissions:
+    the daemon then clears setuid itself (FUSE_HANDLE_KILLPRIV) and answers
+    access(2). Same results as ext4, checked on the bits the kernel's own
+    clearing would get wrong (it would drop the sticky bit)."""
+    h.umount()
+    h.mount_args = []
+    h.mount()
+    options = next(line.split()[3] for line in open("/proc/self/mounts")
+                   if line.split()[1] == h.mnt)
+    if "default_permissions" in options.split(","):
+        raise AssertionError(f"a root-only mount has default_permissions: {options}")
+    d = os.path.join(h.mnt, "root-only")
+    os.mkdir(d)
+    f = os.path.join(d, "file")
+    write_file(f, b"data")
+    # (mode, change) -> mode after it, as on ext4 for root
+    cases = [
+        (0o7755, lambda: os.chown(f, -1, -1), 0o1755, "chown(-1, -1) of a 7755 file"),
+        (0o7755, lambda: os.chown(f, 1000, -1), 0o1755, "chown of a 7755 file"),
+        (0o7745, lambda: os.chown(f, -1, 1000), 0o3745, "chgrp of a 7745 file (setgid without "
+         "group execute stays)"),
+        (0o4755, lambda: os.truncate(f, 0), 0o4755, "truncation by root"),
+        (0o4755, lambda: open(f, "ab").write(b"more"), 0o4755, "a write by root"),
+        (0o6755, lambda: os.utime(f, ns=(1, 1)), 0o6755, "utime"),
+    ]
+    for mode, change, expected, desc in cases:
+        os.chmod(f, mode)
+        change()
+        check_eq(oct(stat.S_IMODE(os.stat(f).st_mode)), oct(expected), desc)
+    sub = os.path.join(d, "dir")
+    os.mkdir(sub)
+    os.chmod(sub, 0o3777)
+    os.chown(sub, 5, 5)
+    check_eq(oct(stat.S_IMODE(os.stat(sub).st_mode)), oct(0o3777), "chown of a directory")
+    os.chmod(f, 0o644)
+    check_eq((os.access(f, os.R_OK | os.W_OK), os.access(f, os.X_OK)), (True, False),
+             "access() by root of a 0644 file")
+    os.chmod(f, 0o744)
+    check_eq(os.access(f, os.X_OK), True, "access(X_OK) by root of a 0744 file")
+    os.chmod(sub, 0o600)
+    check_eq(os.access(sub, os.X_OK), True, "access(X_OK) by root of a 0600 directory")
+
+
 # --- persistence -------------------------------------------------------------
 
 
@@ -890,6 +934,7 @@ def main():
             checks.run("intact_after_remount", persistence, h, reference, reference_stats, False)
             checks.run("intact_after_remount_without_cache", persistence, h, reference,
                        reference_stats, True)
+        checks.run("root_only_mount", root_only, h)
         checks.run("final_umount", h.umount)
     checks.finish()
 
