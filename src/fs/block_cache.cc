@@ -129,7 +129,7 @@ Status BlockCache::recover(bool after_crash, const std::function<uint64_t(uint64
     }
     entry.id = entry.generation = next_generation_++;
     entry.last_use = ++use_tick_;
-    cached_bytes_ += size;
+    count_bytes_locked(key.first, static_cast<int64_t>(size));
     if (entry.dirty) {
       dirty_bytes_ += size;
       dirty_keys_.insert(key);
@@ -335,7 +335,7 @@ int BlockCache::acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool
     entry.size = size;
     entry.pins = 1;
     entry.last_use = ++use_tick_;
-    cached_bytes_ += size;
+    count_bytes_locked(key.first, static_cast<int64_t>(size));
     changed_.notify_all();
     if (cached_bytes_ > max_bytes_) evict_clean_until(max_bytes_ * 9 / 10);
     *out = &entry;
@@ -359,9 +359,8 @@ void BlockCache::mark_dirty_locked(const Key& key, Entry& entry) {
   }
 }
 
-void BlockCache::set_size_locked(Entry& entry, uint64_t new_size) {
-  cached_bytes_ += new_size;
-  cached_bytes_ -= entry.size;
+void BlockCache::set_size_locked(const Key& key, Entry& entry, uint64_t new_size) {
+  count_bytes_locked(key.first, static_cast<int64_t>(new_size) - static_cast<int64_t>(entry.size));
   if (entry.dirty) {
     dirty_bytes_ += new_size;
     dirty_bytes_ -= entry.size;
@@ -372,7 +371,7 @@ void BlockCache::set_size_locked(Entry& entry, uint64_t new_size) {
 void BlockCache::remove_locked(std::map<Key, Entry>::iterator it, bool now) {
   Entry& entry = it->second;
   if (!entry.loading) {
-    cached_bytes_ -= entry.size;
+    count_bytes_locked(it->first.first, -static_cast<int64_t>(entry.size));
     if (entry.dirty) dirty_bytes_ -= entry.size;
     const std::string path = path_of(it->first);
     // A doomed name never parses as a block's: recover() deletes leftovers.
@@ -474,7 +473,7 @@ int BlockCache::write(uint64_t ino, uint64_t blockno, uint32_t offset, std::stri
     e.pins--;
     const uint64_t end = offset + data.size();
     if (err == 0) {
-      if (end > e.size) set_size_locked(e, end);
+      if (end > e.size) set_size_locked(key, e, end);
     } else if (was_clean && e.generation == generation && e.writers == 0) {
       // Nothing but this failed write changed the block: forget what it
       // left, so the block is read as stored (a whole-block write does not
@@ -517,7 +516,7 @@ int BlockCache::truncate(uint64_t ino, uint64_t blockno, uint32_t length) {
   if (it != entries_.end() && it->second.id == id) {
     it->second.writers--;
     it->second.pins--;
-    set_size_locked(it->second, length);
+    set_size_locked(it->first, it->second, length);
     changed_.notify_all();
   }
   return err;
@@ -552,12 +551,18 @@ bool BlockCache::present(uint64_t ino, uint64_t first, uint64_t last) {
 }
 
 uint64_t BlockCache::inode_bytes(uint64_t ino) {
-  std::lock_guard lock(mu_);
-  uint64_t total = 0;
-  for (auto it = entries_.lower_bound({ino, 0}); it != entries_.end() && it->first.first == ino; ++it) {
-    total += it->second.size;
-  }
-  return total;
+  std::lock_guard lock(bytes_mu_);
+  auto it = inode_bytes_.find(ino);
+  return it == inode_bytes_.end() ? 0 : it->second;
+}
+
+void BlockCache::count_bytes_locked(uint64_t ino, int64_t delta) {
+  cached_bytes_ += static_cast<uint64_t>(delta);
+  if (delta == 0) return;
+  std::lock_guard lock(bytes_mu_);
+  uint64_t& bytes = inode_bytes_[ino];
+  bytes += static_cast<uint64_t>(delta);
+  if (bytes == 0) inode_bytes_.erase(ino);
 }
 
 int BlockCache::sync_inode(uint64_t ino) {

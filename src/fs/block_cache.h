@@ -44,6 +44,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "hoardfs/backend.h"
@@ -190,7 +191,9 @@ class BlockCache {
   void release_pin(const Key& key, uint64_t id);
   int fetch_into_file(const Key& key, const std::string& path, uint64_t* size);
   void mark_dirty_locked(const Key& key, Entry& entry);
-  void set_size_locked(Entry& entry, uint64_t new_size);
+  void set_size_locked(const Key& key, Entry& entry, uint64_t new_size);
+  // Adds `delta` to cached_bytes_ and to the inode's share of it.
+  void count_bytes_locked(uint64_t ino, int64_t delta);
   // Forgets the entry; its file goes to the reaper, or is deleted `now` (and
   // always while the cache disk is low on space: see set_low_space()).
   void remove_locked(std::map<Key, Entry>::iterator it, bool now = false);
@@ -235,6 +238,12 @@ class BlockCache {
   bool stopping_ = false;
 
   std::atomic<uint64_t> cached_bytes_{0};
+  // cached_bytes_ per inode, under a mutex of its own (taken inside mu_,
+  // never the other way): getattr asks for it while holding the filesystem
+  // lock, and must not wait while mu_ is held across a cache file's
+  // creation or removal.
+  std::mutex bytes_mu_;
+  std::unordered_map<uint64_t, uint64_t> inode_bytes_;
   std::atomic<uint64_t> dirty_bytes_{0};
   std::atomic<uint64_t> max_bytes_;
   std::vector<std::thread> workers_;

@@ -58,6 +58,31 @@ TEST_F(CacheTest, EvictionRespectsTheLimitAndKeepsDirtyBlocks) {
   unmount();
 }
 
+// st_blocks counts what only the cache holds (kept per inode, apart from
+// the cache's lock): nothing is uploaded here.
+TEST_F(CacheTest, StBlocksCountsWhatOnlyTheCacheHolds) {
+  options_.writeback_delay_s = 3600;
+  mount();
+  auto sectors = [](uint64_t bytes) { return static_cast<blkcnt_t>((bytes + 511) / 512); };
+  uint64_t a = create(kRootInode, "a");
+  uint64_t b = create(kRootInode, "b");
+  write(a, 0, std::string(1000, 'a'));
+  EXPECT_EQ(attr(a).st_blocks, sectors(1000));
+  write(a, 5 * kTestBlock, std::string(kTestBlock, 'b'));  // a hole before it
+  EXPECT_EQ(attr(a).st_blocks, sectors(1000 + kTestBlock));
+  write(b, 0, std::string(3 * kTestBlock, 'c'));
+  EXPECT_EQ(attr(b).st_blocks, sectors(3 * kTestBlock));
+  EXPECT_EQ(attr(a).st_blocks, sectors(1000 + kTestBlock)) << "another file's blocks are not a's";
+  AttrChanges cut;
+  cut.size = true;
+  cut.values.st_size = kTestBlock + 10;  // drops b's third block, cuts its second
+  struct stat st {};
+  ASSERT_EQ(fs_->setattr(b, cut, caller_, &st), 0);
+  EXPECT_EQ(attr(b).st_blocks, sectors(kTestBlock + 10));
+  ASSERT_EQ(fs_->unlink(kRootInode, "b"), 0);
+  EXPECT_EQ(attr(a).st_blocks, sectors(1000 + kTestBlock));
+}
+
 TEST_F(CacheTest, ShrinkingTheLimitEvictsCleanBlocks) {
   mount();
   uint64_t a = create(kRootInode, "a");
