@@ -518,25 +518,38 @@ int FilesystemImpl::rename(uint64_t parent, std::string_view name, uint64_t new_
 
 int FilesystemImpl::link(uint64_t ino, uint64_t new_parent, std::string_view new_name, struct stat* attr) {
   return guarded("link", [&] {
+    if (new_name.size() > kMaxNameLength) return ENAMETOOLONG;
     std::lock_guard lock(mu_);
-    auto row = load_inode(ino);
-    if (!row) return ENOENT;
-    if (S_ISDIR(row->mode)) return EPERM;
-    if (row->locked) return EPERM;
-    InodeRow parent_row;
-    if (int err = check_new_entry(new_parent, new_name, &parent_row)) return err;
+    // The inode, the directory and whether the name is taken, in one query.
+    auto& st = q("SELECT p.mode, p.locked, EXISTS (SELECT 1 FROM dentries WHERE parent = ?1 AND name = ?2), "
+                 "i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, i.atime_ns, i.mtime_ns, i.ctime_ns, i.locked "
+                 "FROM inodes p, inodes i WHERE p.id = ?1 AND i.id = ?3")
+                   .bind(new_parent, new_name, ino);
+    if (!st.step()) {
+      st.reset();
+      return ENOENT;
+    }
+    const uint32_t parent_mode = static_cast<uint32_t>(st.int64(0));
+    const bool parent_locked = st.int64(1) != 0;
+    const bool taken = st.int64(2) != 0;
+    InodeRow row = inode_from(st, 3, ino);
+    st.reset();
+    if (S_ISDIR(row.mode) || row.locked) return EPERM;
+    if (!S_ISDIR(parent_mode)) return ENOTDIR;
+    if (parent_locked) return EPERM;
+    if (taken) return EEXIST;
     // The link count rises before the name exists, so a failure between
     // them leaves a link too many (fsck's to find), never a name the count
     // does not cover: no savepoint needed inside a batch.
     sql::Transaction txn(db_, sql::Transaction::Nesting::kJoin);
     const int64_t now = now_ns();
-    row->nlink++;
-    row->ctime_ns = now;
-    set_link_count(ino, row->nlink, now);
+    row.nlink++;
+    row.ctime_ns = now;
+    set_link_count(ino, row.nlink, now);
     add_entry(new_parent, new_name, ino);
     touch_dir(new_parent, now);
     txn.commit();
-    fill_stat(*row, attr);
+    fill_stat(row, attr);
     lookups_[ino]++;
     return 0;
   });
