@@ -1,5 +1,6 @@
 // Names, attributes and xattrs through direct calls.
 #include <linux/fs.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
@@ -226,6 +227,20 @@ TEST_F(NamespaceTest, AccessFollowsTheModeBits) {
   EXPECT_EQ(fs_->access(f, R_OK, other), EACCES);
   EXPECT_EQ(fs_->access(f, F_OK, other), 0);
   EXPECT_EQ(fs_->access(999999, F_OK, root), ENOENT);
+}
+
+TEST_F(NamespaceTest, StatfsCountsInodesAndData) {
+  uint64_t a = create(kRootInode, "a");
+  create(kRootInode, "b");
+  mkdir(kRootInode, "d");
+  write(a, 0, std::string(2 * kTestBlock, 'x'));
+  ASSERT_TRUE(fs_->flush_cache().is_ok());
+  struct statvfs vfs {};
+  ASSERT_EQ(fs_->statfs(&vfs), 0);
+  EXPECT_EQ(vfs.f_files - vfs.f_ffree, 4u);  // the root, a, b, d
+  EXPECT_EQ((vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize, 2u * kTestBlock);
+  EXPECT_EQ(vfs.f_bavail, vfs.f_bfree);
+  EXPECT_EQ(vfs.f_namemax, 255u);
 }
 
 TEST_F(NamespaceTest, ExtendedAttributes) {
