@@ -65,6 +65,44 @@ TEST_F(NamespaceTest, ReaddirResumesFromAnOffset) {
   EXPECT_EQ(rest.front(), all[20].first);
 }
 
+// A directory larger than the batches a listing is read in, listed the way
+// the kernel does it: a bounded number of entries per call, each call
+// resuming from the last entry taken. Every name comes once, in one order.
+TEST_F(NamespaceTest, ListingALargeDirectoryInPiecesGivesEveryEntryOnce) {
+  const uint64_t d = mkdir(kRootInode, "big");
+  std::set<std::string> made;
+  for (int i = 0; i < 700; ++i) {
+    const std::string name = "n" + std::to_string((i * 7919) % 1000);  // created out of name order
+    made.insert(name);
+    create(d, name);
+  }
+  for (auto [plus, per_call] : {std::pair{false, 50}, std::pair{true, 50}, std::pair{false, 300},
+                                std::pair{true, 300}}) {
+    std::vector<std::string> seen;
+    uint64_t offset = 0;
+    for (int calls = 0; calls < 100; ++calls) {
+      int budget = per_call;  // what one reply buffer holds
+      size_t before = seen.size();
+      auto take = [&](std::string_view name, uint64_t next) {
+        if (budget-- == 0) return false;
+        seen.emplace_back(name);
+        offset = next;
+        return true;
+      };
+      int err = plus ? fs_->readdirplus(d, 0, offset, [&](std::string_view name, const struct stat&, uint64_t next) {
+        return take(name, next);
+      }) : fs_->readdir(d, 0, offset, [&](std::string_view name, uint64_t, mode_t, uint64_t next) {
+        return take(name, next);
+      });
+      ASSERT_EQ(err, 0);
+      if (seen.size() == before) break;
+    }
+    ASSERT_EQ(seen.size(), made.size() + 2) << (plus ? "readdirplus" : "readdir");
+    std::set<std::string> names(seen.begin() + 2, seen.end());
+    EXPECT_EQ(names, made) << (plus ? "readdirplus" : "readdir");
+  }
+}
+
 TEST_F(NamespaceTest, RenameReplaceNoReplaceAndExchange) {
   uint64_t a = create(kRootInode, "a");
   uint64_t b = create(kRootInode, "b");
