@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "fs/adaptive_mutex.h"
 #include "fs/filesystem_impl.h"
 #include "hoardfs/log.h"
 
@@ -165,7 +166,8 @@ bool FilesystemImpl::locked_inode(uint64_t ino) {
 int FilesystemImpl::lookup(uint64_t parent, std::string_view name, struct stat* attr) {
   return guarded("lookup", [&] {
     if (name.size() > kMaxNameLength) return ENAMETOOLONG;
-    std::lock_guard lock(mu_);
+    lock_spinning(mu_);
+    std::lock_guard lock(mu_, std::adopt_lock);
     auto ino = find_entry(parent, name);
     if (!ino) return ENOENT;
     auto row = load_inode(*ino);
@@ -192,7 +194,8 @@ void FilesystemImpl::forget(uint64_t ino, uint64_t nlookup) {
 
 int FilesystemImpl::getattr(uint64_t ino, struct stat* attr) {
   return guarded("getattr", [&] {
-    std::lock_guard lock(mu_);
+    lock_spinning(mu_);
+    std::lock_guard lock(mu_, std::adopt_lock);
     auto row = load_inode(ino);
     if (!row) return ENOENT;
     fill_stat(*row, attr);
