@@ -129,6 +129,8 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
  private:
   // --- helpers, all called with mu_ held ---
   sql::Statement& q(const char* sql);
+  // The first column of the first row of `sql` (a COUNT or SUM), 0 if none.
+  uint64_t scalar(const char* sql);
   std::optional<InodeRow> load_inode(uint64_t ino);
   // The row from columns first..first+9 of `st` (the load_inode() columns, after id).
   static InodeRow inode_from(sql::Statement& st, int first, uint64_t ino);

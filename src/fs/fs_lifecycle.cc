@@ -472,16 +472,17 @@ Status FilesystemImpl::shutdown() {
   return flushed.is_ok() ? uploaded : flushed;
 }
 
+uint64_t FilesystemImpl::scalar(const char* sql) {
+  auto& st = q(sql);
+  const uint64_t v = st.step() ? static_cast<uint64_t>(st.int64(0)) : 0;
+  st.reset();
+  return v;
+}
+
 FsStats FilesystemImpl::stats() {
   FsStats s;
   try {
     std::lock_guard lock(mu_);
-    auto scalar = [&](const char* sql) {
-      auto& st = q(sql);
-      uint64_t v = st.step() ? static_cast<uint64_t>(st.int64(0)) : 0;
-      st.reset();
-      return v;
-    };
     s.entries = scalar("SELECT COUNT(*) FROM dentries");
     s.inodes = scalar("SELECT COUNT(*) FROM inodes");
     s.blocks = scalar("SELECT COUNT(*) FROM blocks");
@@ -502,29 +503,25 @@ FsStats FilesystemImpl::stats() {
 int FilesystemImpl::statfs(struct statvfs* out) {
   // Only what statfs reports: each figure is a scan of its table, under the
   // lock (stats() has seven; rm and df ask for this one).
-  FsStats s;
+  uint64_t inodes = 0;
+  uint64_t data_bytes = 0;
   try {
     std::lock_guard lock(mu_);
-    for (auto [sql, field] : {std::pair{"SELECT COUNT(*) FROM inodes", &s.inodes},
-                              std::pair{"SELECT COALESCE(SUM(length), 0) FROM extents", &s.data_bytes}}) {
-      auto& st = q(sql);
-      *field = st.step() ? static_cast<uint64_t>(st.int64(0)) : 0;
-      st.reset();
-    }
+    inodes = scalar("SELECT COUNT(*) FROM inodes");
+    data_bytes = scalar("SELECT COALESCE(SUM(length), 0) FROM extents");
   } catch (const std::exception& e) {
     log_internal_error("statfs", e.what());
     return EIO;
   }
-  s.dirty_bytes = cache_->dirty_bytes();
   *out = {};
   out->f_bsize = 4096;
   out->f_frsize = 4096;
-  const uint64_t used = (s.data_bytes + s.dirty_bytes) / 4096;
+  const uint64_t used = (data_bytes + cache_->dirty_bytes()) / 4096;
   const uint64_t free_blocks = 1ull << 38;  // object storage: effectively unlimited (1 PiB)
   out->f_blocks = used + free_blocks;
   out->f_bfree = free_blocks;
   out->f_bavail = free_blocks;
-  out->f_files = s.inodes + (1ull << 32);
+  out->f_files = inodes + (1ull << 32);
   out->f_ffree = 1ull << 32;
   out->f_favail = 1ull << 32;
   out->f_namemax = 255;
