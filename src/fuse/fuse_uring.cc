@@ -282,14 +282,13 @@ ssize_t UringTransport::write_device(int fd, iovec* iov, int count, void* userda
 
 ssize_t UringTransport::State::write_init_reply(int fd, const iovec* iov, int count, uint32_t flags_to_add) {
   std::vector<char> message = flatten(iov, count);
-  add_init_flags(message, flags_to_add);
   const size_t flags2_end = sizeof(fuse_out_header) + offsetof(fuse_init_out, flags2) + sizeof(uint32_t);
   auto* out = reinterpret_cast<fuse_out_header*>(message.data());
   if (out->error != 0 || message.size() < flags2_end) return ::write(fd, message.data(), message.size());
   fuse_init_out init;
   std::memcpy(&init, message.data() + sizeof(fuse_out_header),
               std::min(sizeof init, message.size() - sizeof(fuse_out_header)));
-  init.flags |= FUSE_INIT_EXT;
+  init.flags |= FUSE_INIT_EXT | flags_to_add;
   init.flags2 |= static_cast<uint32_t>(kFuseOverIoUring >> 32);
   {
     // Requests may arrive (through /dev/fuse) as soon as the reply is

@@ -7,8 +7,8 @@
 //
 // The device hooks here see the INIT request go by, and add the flags the
 // adapter asked for (AdapterContext::init_flags_to_add) to its reply. The
-// io_uring transport has hooks of its own and calls add_init_flags() from
-// them.
+// io_uring transport has hooks of its own, which add them while they rewrite
+// the reply for their own flags.
 #pragma once
 
 #include <sys/types.h>
