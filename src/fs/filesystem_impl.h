@@ -28,6 +28,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "fs/attr_cache.h"
 #include "fs/block_cache.h"
 #include "hoardfs/filesystem.h"
 #include "hoardfs/metadata_sync.h"
@@ -37,16 +38,6 @@
 
 namespace hoardfs {
 
-struct InodeRow {
-  uint64_t id = 0;
-  uint32_t mode = 0;
-  uint32_t uid = 0, gid = 0;
-  uint64_t size = 0;
-  uint64_t rdev = 0;
-  uint64_t nlink = 0;
-  int64_t atime_ns = 0, mtime_ns = 0, ctime_ns = 0;
-  bool locked = false;
-};
 
 int64_t now_ns();
 void log_internal_error(const char* op, const char* what);
@@ -63,6 +54,8 @@ inline BlockHash hash_from_blob(std::string_view blob) {
 }
 
 class FilesystemImpl final : public Filesystem, public BlockCatalog {
+  static constexpr size_t kAttrCacheEntries = 65536;
+
  public:
   FilesystemImpl(Backend& backend, const KeyMaterial& keys, uint32_t block_size, MountOptions options);
   ~FilesystemImpl() override;
@@ -135,9 +128,15 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   // The row from columns first..first+9 of `st` (the load_inode() columns, after id).
   static InodeRow inode_from(sql::Statement& st, int first, uint64_t ino);
   void store_inode(const InodeRow& row);
-  // `stored_bytes`: the file's stored extents when the caller's query summed
-  // them already (readdirplus); else they are asked for.
-  void fill_stat(const InodeRow& row, struct stat* st, std::optional<uint64_t> stored_bytes = std::nullopt);
+  // Under mu_, with `row` as the database has it: fills `st` and keeps the
+  // row in attrs_. `stored_bytes`: the file's stored extents when the
+  // caller's query summed them already (readdirplus); else they are asked for.
+  void stat_locked(const InodeRow& row, struct stat* st, std::optional<uint64_t> stored_bytes = std::nullopt);
+  // Under mu_: keeps `row` (as the database has it) in attrs_, with its
+  // stored extents' bytes (asked for unless given), which it returns.
+  uint64_t remember_locked(const InodeRow& row, std::optional<uint64_t> stored_bytes = std::nullopt);
+  // The attributes of `row` with `stored_bytes` of stored extents; needs no lock.
+  void fill_stat(const InodeRow& row, uint64_t stored_bytes, struct stat* st) const;
   std::optional<uint64_t> find_entry(uint64_t parent, std::string_view name);
   uint64_t new_inode(uint32_t mode, const Caller& caller, uint64_t rdev, uint64_t nlink);
   // POSIX ACLs of an inode about to be made under `parent` with `mode`
@@ -231,6 +230,9 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   std::string db_path_;
 
   std::mutex mu_;  // protects db_, statements_, the maps below. Before BlockCache's mutex.
+  // Read without mu_ (getattr); put into only under mu_. Observes db_, so
+  // declared before it (and destroyed after it).
+  AttrCache attrs_{kAttrCacheEntries};
   sql::Database db_;
   sql::Checkpointer checkpointer_;  // of db_; stopped before db_ closes
   std::unordered_map<const char*, sql::Statement> statements_;

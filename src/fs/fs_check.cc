@@ -141,6 +141,7 @@ Status FilesystemImpl::check(CheckReport* report) {
       missing_block.reset();
       for (auto [ino, offset] : holes) {
         q("DELETE FROM extents WHERE inode = ? AND offset = ?").bind(ino, offset).run();
+        attrs_.drop(ino);
         report->repaired.push_back(fmt::format("{}: the block at offset {} was not recorded; that range reads as "
                                                "zeros now",
                                                inode_path(db_, static_cast<uint64_t>(ino)), offset));
@@ -203,6 +204,7 @@ Status FilesystemImpl::check(CheckReport* report) {
                                                                : "moved to " + moved + "; it reads as zeros there"));
         }
         q("DELETE FROM extents WHERE inode = ? AND offset = ?").bind(ino, offset).run();
+        attrs_.drop(ino);
         release_block(block);
         cache_->forget(ino, static_cast<uint64_t>(offset) / block_size_);
       }

@@ -41,7 +41,7 @@ int FilesystemImpl::create(uint64_t parent, std::string_view name, mode_t mode, 
     add_entry(parent, name, ino);
     touch_dir(parent, now_ns());
     txn.commit();
-    fill_stat(*load_inode(ino), attr);
+    stat_locked(*load_inode(ino), attr);
     lookups_[ino]++;
     *fh = next_handle_++;
     handles_[*fh] = ino;
@@ -363,13 +363,18 @@ CommitOutcome FilesystemImpl::record_block(const BlockCommit& c, bool* object_us
   if (!row || c.blockno * block_size_ >= row->size) return CommitOutcome::kDropped;
   const uint64_t offset = c.blockno * block_size_;
   std::optional<uint64_t> old_block;
+  int64_t old_length = 0;
   {
-    auto& st = q("SELECT block FROM extents WHERE inode = ? AND offset = ?").bind(c.ino, offset);
-    if (st.step()) old_block = static_cast<uint64_t>(st.int64(0));
+    auto& st = q("SELECT block, length FROM extents WHERE inode = ? AND offset = ?").bind(c.ino, offset);
+    if (st.step()) {
+      old_block = static_cast<uint64_t>(st.int64(0));
+      old_length = st.int64(1);
+    }
     st.reset();
   }
   if (c.hole) {
     q("DELETE FROM extents WHERE inode = ? AND offset = ?").bind(c.ino, offset).run();
+    attrs_.add_stored(c.ino, -old_length);
   } else {
     const std::string_view hash = hash_blob(c.hash);
     std::optional<uint64_t> block_id;
@@ -407,6 +412,7 @@ CommitOutcome FilesystemImpl::record_block(const BlockCommit& c, bool* object_us
     q("INSERT INTO extents(inode, offset, length, block) VALUES (?, ?, ?, ?) "
       "ON CONFLICT(inode, offset) DO UPDATE SET length = excluded.length, block = excluded.block")
         .bind(c.ino, offset, c.size, *block_id).run();
+    attrs_.add_stored(c.ino, static_cast<int64_t>(c.size) - old_length);
   }
   if (old_block) release_block(*old_block);
   return CommitOutcome::kCommitted;
@@ -457,6 +463,7 @@ void FilesystemImpl::release_extents_from(uint64_t ino, uint64_t first_blockno) 
   while (st.step()) blocks.push_back(static_cast<uint64_t>(st.int64(0)));
   st.reset();
   q("DELETE FROM extents WHERE inode = ? AND offset >= ?").bind(ino, first_blockno * block_size_).run();
+  attrs_.drop(ino);
   for (uint64_t block : blocks) release_block(block);
 }
 

@@ -197,6 +197,8 @@ Status FilesystemImpl::open_all() {
     metadata_version_ = newest.version;
   }
 
+  attrs_.clear();
+  db_.set_observer(&attrs_);
   HOARDFS_RETURN_IF_ERROR(db_.open(db_path_, false));
   HOARDFS_RETURN_IF_ERROR(check_schema(db_));
   HOARDFS_RETURN_IF_ERROR(add_new_tables(db_));

@@ -82,7 +82,24 @@ void FilesystemImpl::store_inode(const InodeRow& row) {
       .run();
 }
 
-void FilesystemImpl::fill_stat(const InodeRow& row, struct stat* st, std::optional<uint64_t> stored_bytes) {
+void FilesystemImpl::stat_locked(const InodeRow& row, struct stat* st, std::optional<uint64_t> stored_bytes) {
+  fill_stat(row, remember_locked(row, stored_bytes), st);
+}
+
+uint64_t FilesystemImpl::remember_locked(const InodeRow& row, std::optional<uint64_t> stored_bytes) {
+  if (!stored_bytes) {
+    stored_bytes = 0;
+    if (S_ISREG(row.mode) && row.size > 0) {
+      auto& sum = q("SELECT COALESCE(SUM(length), 0) FROM extents WHERE inode = ?").bind(row.id);
+      if (sum.step()) stored_bytes = static_cast<uint64_t>(sum.int64(0));
+      sum.reset();
+    }
+  }
+  attrs_.put({row, *stored_bytes});
+  return *stored_bytes;
+}
+
+void FilesystemImpl::fill_stat(const InodeRow& row, uint64_t stored_bytes, struct stat* st) const {
   *st = {};
   st->st_ino = row.id;
   st->st_mode = row.mode;
@@ -95,15 +112,7 @@ void FilesystemImpl::fill_stat(const InodeRow& row, struct stat* st, std::option
   if (S_ISREG(row.mode) && row.size > 0) {
     // Allocated space: stored extents plus what only the cache holds, never
     // more than the size, so sparse files look sparse.
-    uint64_t allocated = 0;
-    if (stored_bytes) {
-      allocated = *stored_bytes;
-    } else {
-      auto& sum = q("SELECT COALESCE(SUM(length), 0) FROM extents WHERE inode = ?").bind(row.id);
-      allocated = sum.step() ? static_cast<uint64_t>(sum.int64(0)) : 0;
-      sum.reset();
-    }
-    allocated += cache_->inode_bytes(row.id);
+    uint64_t allocated = stored_bytes + cache_->inode_bytes(row.id);
     allocated = std::min(allocated, (row.size + 4095) / 4096 * 4096);
     st->st_blocks = static_cast<blkcnt_t>((allocated + 511) / 512);
   }
@@ -172,7 +181,7 @@ int FilesystemImpl::lookup(uint64_t parent, std::string_view name, struct stat* 
     if (!ino) return ENOENT;
     auto row = load_inode(*ino);
     if (!row) return ENOENT;
-    fill_stat(*row, attr);
+    stat_locked(*row, attr);
     lookups_[*ino]++;
     return 0;
   });
@@ -194,11 +203,15 @@ void FilesystemImpl::forget(uint64_t ino, uint64_t nlookup) {
 
 int FilesystemImpl::getattr(uint64_t ino, struct stat* attr) {
   return guarded("getattr", [&] {
+    if (auto known = attrs_.get(ino)) {  // no lock needed: see attr_cache.h
+      fill_stat(known->row, known->stored_bytes, attr);
+      return 0;
+    }
     lock_spinning(mu_);
     std::lock_guard lock(mu_, std::adopt_lock);
     auto row = load_inode(ino);
     if (!row) return ENOENT;
-    fill_stat(*row, attr);
+    stat_locked(*row, attr);
     return 0;
   });
 }
@@ -239,7 +252,7 @@ int FilesystemImpl::setattr(uint64_t ino, const AttrChanges& changes, const Call
     row->ctime_ns = changes.ctime ? to_ns(changes.values.st_ctim) : now;
     store_inode(*row);
     txn.commit();
-    fill_stat(*row, attr);
+    stat_locked(*row, attr);
     return 0;
   });
 }
@@ -289,7 +302,7 @@ int FilesystemImpl::mknod(uint64_t parent, std::string_view name, mode_t mode, d
     add_entry(parent, name, ino);
     touch_dir(parent, now_ns());
     txn.commit();
-    fill_stat(*load_inode(ino), attr);
+    stat_locked(*load_inode(ino), attr);
     lookups_[ino]++;
     return 0;
   });
@@ -316,7 +329,7 @@ int FilesystemImpl::mkdir(uint64_t parent, std::string_view name, mode_t mode, c
     parent_row.mtime_ns = parent_row.ctime_ns = now_ns();
     store_inode(parent_row);
     txn.commit();
-    fill_stat(*load_inode(ino), attr);
+    stat_locked(*load_inode(ino), attr);
     lookups_[ino]++;
     return 0;
   });
@@ -338,7 +351,7 @@ int FilesystemImpl::symlink(std::string_view target, uint64_t parent, std::strin
     add_entry(parent, name, ino);
     touch_dir(parent, now_ns());
     txn.commit();
-    fill_stat(*load_inode(ino), attr);
+    stat_locked(*load_inode(ino), attr);
     lookups_[ino]++;
     return 0;
   });
@@ -515,6 +528,11 @@ int FilesystemImpl::rename(uint64_t parent, std::string_view name, uint64_t new_
     touch_dir(parent, now);
     touch_dir(new_parent, now);
     txn.commit();
+    // The kernel drops the moved inode's attributes and asks for them next
+    // (rsync's temporary files: at the next run's walk); keep them at hand.
+    InodeRow moved = *src_row;
+    moved.ctime_ns = now;
+    remember_locked(moved);
     return 0;
   });
 }
@@ -552,7 +570,7 @@ int FilesystemImpl::link(uint64_t ino, uint64_t new_parent, std::string_view new
     add_entry(new_parent, new_name, ino);
     touch_dir(new_parent, now);
     txn.commit();
-    fill_stat(row, attr);
+    stat_locked(row, attr);
     lookups_[ino]++;
     return 0;
   });
@@ -592,7 +610,7 @@ int FilesystemImpl::list_dir(uint64_t ino, uint64_t /*fh*/, uint64_t offset, con
     if (!S_ISDIR(row->mode)) return ENOTDIR;
     struct stat attr {};
     if (offset == 0) {
-      fill_stat(*row, &attr);
+      stat_locked(*row, &attr);
       if (!emit(".", attr, 1)) return 0;
     }
     if (offset <= 1) {
@@ -624,7 +642,7 @@ int FilesystemImpl::list_dir(uint64_t ino, uint64_t /*fh*/, uint64_t offset, con
       const uint64_t next = static_cast<uint64_t>(st.int64(0)) + 2;
       attr = {};
       if (plus) {
-        fill_stat(entry, &attr, static_cast<uint64_t>(st.int64(13)));
+        stat_locked(entry, &attr, static_cast<uint64_t>(st.int64(13)));
       } else {
         attr.st_ino = entry.id;
         attr.st_mode = entry.mode;

@@ -105,6 +105,7 @@ uint64_t FilesystemImpl::copy_inode(uint64_t src, std::unordered_map<uint64_t, u
   q("INSERT INTO extents(inode, offset, length, block) SELECT ?, offset, length, block FROM extents WHERE inode = ?")
       .bind(copy, src)
       .run();
+  attrs_.drop(copy);  // extents are not observed (attr_cache.h)
   if (!dir) return copy;
 
   struct Child {

@@ -86,6 +86,7 @@ Status Database::open(const std::string& path, bool create) {
   // Another connection (a Checkpointer's) can hold the log's locks for a
   // moment; without a busy handler a statement would fail with SQLITE_BUSY.
   sqlite3_busy_timeout(db_, 10000);
+  install_hooks();
   try {
     exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;"
          "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;");
@@ -102,6 +103,26 @@ void Database::close() {
     sqlite3_close_v2(db_);
     db_ = nullptr;
   }
+}
+
+void Database::set_observer(Observer* observer) {
+  observer_ = observer;
+  if (db_ != nullptr) install_hooks();
+}
+
+void Database::install_hooks() {
+  if (observer_ == nullptr) {
+    sqlite3_update_hook(db_, nullptr, nullptr);
+    sqlite3_rollback_hook(db_, nullptr, nullptr);
+    return;
+  }
+  sqlite3_update_hook(
+      db_,
+      [](void* self, int /*op*/, const char* /*schema*/, const char* table, sqlite3_int64 rowid) {
+        static_cast<Database*>(self)->observer_->row_changed(table, rowid);
+      },
+      this);
+  sqlite3_rollback_hook(db_, [](void* self) { static_cast<Database*>(self)->observer_->rolled_back(); }, this);
 }
 
 void Database::exec(const char* sql) {
@@ -251,6 +272,7 @@ void Transaction::rollback() noexcept {
   // with it the savepoint.
   if (nested_ && !db_.in_transaction()) return;
   sqlite3_exec(db_.handle(), nested_ ? "ROLLBACK TO op; RELEASE op" : "ROLLBACK", nullptr, nullptr, nullptr);
+  if (nested_) db_.savepoint_rolled_back();
 }
 
 }  // namespace hoardfs::sql

@@ -80,6 +80,19 @@ class Statement {
 
 class Database {
  public:
+  // Told of the rows this connection's statements insert, update or delete
+  // in rowid tables (SQLite's update hook: not WITHOUT ROWID tables, not
+  // rows an INSERT OR REPLACE displaces), and of every rollback, of a whole
+  // transaction or of a savepoint, after which any of those rows may be back
+  // as they were. For copies of rows kept outside SQLite. Called inside the
+  // statement: it must not use the connection.
+  class Observer {
+   public:
+    virtual ~Observer() = default;
+    virtual void row_changed(const char* table, int64_t rowid) = 0;
+    virtual void rolled_back() = 0;
+  };
+
   Database() = default;
   ~Database();
   Database(const Database&) = delete;
@@ -100,9 +113,17 @@ class Database {
   Statement prepare(const char* sql) { return Statement(db_, sql); }
   // Copies the whole database to `path` with the online backup API.
   Status backup_to(const std::string& path);
+  // One observer at a time (nullptr: none); kept across close() and open().
+  void set_observer(Observer* observer);
+  // Reports a rollback SQLite's hook does not see: ROLLBACK TO a savepoint.
+  void savepoint_rolled_back() {
+    if (observer_ != nullptr) observer_->rolled_back();
+  }
 
  private:
   sqlite3* db_ = nullptr;
+  Observer* observer_ = nullptr;
+  void install_hooks();
   Statement txn_[4];  // by Txn, prepared on first use
 };
 
