@@ -15,12 +15,14 @@
 // extent, and every removal of extents drops the entry.
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <optional>
-#include <unordered_map>
+#include <vector>
 
 #include "metadata/sqlite.h"
 
@@ -38,6 +40,11 @@ struct InodeRow {
 };
 
 // Observes the database (set_observer) to stay coherent with it.
+//
+// Direct-mapped: inode `ino` can only be in slot ino mod capacity, so a put
+// evicts whatever other inode held that slot. Inode numbers are handed out in
+// sequence, so the inodes of a tree being worked on rarely collide, and
+// nothing is allocated per entry.
 class AttrCache final : public sql::Database::Observer {
  public:
   struct Entry {
@@ -45,38 +52,39 @@ class AttrCache final : public sql::Database::Observer {
     uint64_t stored_bytes = 0;  // the sum of the inode's extents' lengths
   };
 
-  // At most `capacity` entries: when full, all are dropped (an entry costs
-  // about 100 bytes; the bound keeps memory independent of the file count).
-  explicit AttrCache(size_t capacity) : capacity_(capacity) {}
+  // `capacity` (rounded up to a power of two) slots of about 100 bytes each.
+  explicit AttrCache(size_t capacity) : slots_(std::bit_ceil(std::max<size_t>(capacity, 1))) {}
 
   std::optional<Entry> get(uint64_t ino) const {
     std::lock_guard lock(mu_);
-    auto it = entries_.find(ino);
-    if (it == entries_.end()) return std::nullopt;
-    return it->second;
+    const Slot& slot = slot_of(ino);
+    if (!holds(slot, ino)) return std::nullopt;
+    return slot.entry;
   }
 
   void put(const Entry& entry) {
     std::lock_guard lock(mu_);
-    if (entries_.size() >= capacity_ && entries_.count(entry.row.id) == 0) entries_.clear();
-    entries_[entry.row.id] = entry;
+    Slot& slot = slot_of(entry.row.id);
+    slot.entry = entry;
+    slot.generation = generation_;
   }
 
   void drop(uint64_t ino) {
     std::lock_guard lock(mu_);
-    entries_.erase(ino);
+    Slot& slot = slot_of(ino);
+    if (holds(slot, ino)) slot.entry.row.id = 0;
   }
 
   // An extent of `delta` bytes more (or fewer) for the inode.
   void add_stored(uint64_t ino, int64_t delta) {
     std::lock_guard lock(mu_);
-    auto it = entries_.find(ino);
-    if (it != entries_.end()) it->second.stored_bytes += static_cast<uint64_t>(delta);
+    Slot& slot = slot_of(ino);
+    if (holds(slot, ino)) slot.entry.stored_bytes += static_cast<uint64_t>(delta);
   }
 
   void clear() {
     std::lock_guard lock(mu_);
-    entries_.clear();
+    ++generation_;
   }
 
   void row_changed(const char* table, int64_t rowid) override {
@@ -86,13 +94,25 @@ class AttrCache final : public sql::Database::Observer {
 
   size_t size() const {
     std::lock_guard lock(mu_);
-    return entries_.size();
+    size_t n = 0;
+    for (const Slot& slot : slots_) n += slot.entry.row.id != 0 && slot.generation == generation_;
+    return n;
   }
 
  private:
-  const size_t capacity_;
+  struct Slot {
+    Entry entry;  // row.id 0: empty (no inode has number 0)
+    uint64_t generation = 0;
+  };
+  Slot& slot_of(uint64_t ino) { return slots_[ino & (slots_.size() - 1)]; }
+  const Slot& slot_of(uint64_t ino) const { return slots_[ino & (slots_.size() - 1)]; }
+  bool holds(const Slot& slot, uint64_t ino) const {
+    return ino != 0 && slot.entry.row.id == ino && slot.generation == generation_;
+  }
+
   mutable std::mutex mu_;
-  std::unordered_map<uint64_t, Entry> entries_;
+  std::vector<Slot> slots_;
+  uint64_t generation_ = 1;  // entries of older generations are gone (clear())
 };
 
 }  // namespace hoardfs

@@ -86,21 +86,29 @@ TEST_F(AttrCacheDbTest, RollbacksOfSavepointsAndTransactionsDropEverything) {
 }
 
 TEST(AttrCacheTest, StoredBytesFollowExtentsAndTheSizeIsBounded) {
-  AttrCache cache(2);
+  AttrCache cache(4);
   cache.put(entry(1, 100));
   cache.add_stored(1, 64);
   cache.add_stored(1, -16);
-  cache.add_stored(5, 64);  // not cached: nothing to do
+  cache.add_stored(5, 64);  // not cached (5 would take 1's slot): nothing to do
   ASSERT_TRUE(cache.get(1));
   EXPECT_EQ(cache.get(1)->stored_bytes, 48u);
   EXPECT_FALSE(cache.get(5));
-  cache.put(entry(2));
-  cache.put(entry(2, 7));  // replaces, within the bound
-  EXPECT_EQ(cache.size(), 2u);
+  for (uint64_t ino : {2, 3, 4}) cache.put(entry(ino));
+  cache.put(entry(2, 7));  // replaces
+  EXPECT_EQ(cache.size(), 4u);
   EXPECT_EQ(cache.get(2)->row.size, 7u);
-  cache.put(entry(3));  // past the bound: starts over
-  EXPECT_EQ(cache.size(), 1u);
-  EXPECT_TRUE(cache.get(3));
+  cache.put(entry(6));  // 2's slot: 2 goes
+  EXPECT_EQ(cache.size(), 4u);
+  EXPECT_FALSE(cache.get(2));
+  EXPECT_TRUE(cache.get(6));
+  cache.drop(2);  // not there: 6 stays
+  EXPECT_TRUE(cache.get(6));
+  cache.clear();
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_FALSE(cache.get(1));
+  cache.put(entry(1));
+  EXPECT_TRUE(cache.get(1));
 }
 
 // After every operation, getattr of each name's inode (answered from the
