@@ -38,7 +38,6 @@
 
 namespace hoardfs {
 
-
 int64_t now_ns();
 void log_internal_error(const char* op, const char* what);
 
