@@ -97,7 +97,9 @@ FilesystemImpl::FilesystemImpl(Backend& backend, const KeyMaterial& keys, uint32
       // must stay readable on one without it (libsodium has no software AES).
       codec_(keys_, options_.zstd_level, Encryption::kXChaCha20Poly1305),
       db_path_(options_.cache_dir + "/metadata.db"),
-      mount_lock_(backend_) {}
+      mount_lock_(backend_) {
+  db_.set_observer(&attrs_);
+}
 
 FilesystemImpl::~FilesystemImpl() {
   stop_invalidations();
@@ -197,8 +199,6 @@ Status FilesystemImpl::open_all() {
     metadata_version_ = newest.version;
   }
 
-  attrs_.clear();
-  db_.set_observer(&attrs_);
   HOARDFS_RETURN_IF_ERROR(db_.open(db_path_, false));
   HOARDFS_RETURN_IF_ERROR(check_schema(db_));
   HOARDFS_RETURN_IF_ERROR(add_new_tables(db_));
