@@ -1,5 +1,6 @@
 // Taking a mutex by spinning for a short while before sleeping, for the
-// requests whose latency a caller waits on one at a time (getattr, lookup).
+// requests whose latency a caller waits on one at a time (lookup, and
+// getattr when the attribute cache misses).
 //
 // The filesystem lock is held for a few to a few tens of microseconds at a
 // time. A thread that sleeps on it has to be woken when it is released, and
