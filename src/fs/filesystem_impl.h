@@ -39,6 +39,8 @@
 namespace hoardfs {
 
 int64_t now_ns();
+// A file capability, which a write or a chown must drop.
+inline constexpr std::string_view kCapabilityXattr = "security.capability";
 void log_internal_error(const char* op, const char* what);
 
 // A block hash as the database stores it (blocks.hash, a BLOB), and back; a
@@ -261,6 +263,12 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   std::atomic<uint64_t> metadata_version_{0};
   int64_t changes_at_last_upload_ = -1;  // sqlite3_total_changes64 after the last upload; guarded by mu_
   std::atomic<bool> shut_down_{false};
+  // Whether any file may carry a file capability (a security.capability
+  // attribute). The kernel asks for it before every write to a FUSE file
+  // (FUSE leaves SB_NOSEC off), and while false getxattr answers without mu_.
+  // Counted at open; set before any such attribute is stored; never cleared
+  // while mounted, so a removal or a rollback leaves it on, which is safe.
+  std::atomic<bool> capabilities_stored_{true};
 
   // Group commit; guarded by mu_.
   bool batching_ = false;  // q() opens a batch when none is open

@@ -245,7 +245,7 @@ int FilesystemImpl::setattr(uint64_t ino, const AttrChanges& changes, const Call
     if (changes.drop_privileges && !S_ISDIR(row->mode)) {
       row->mode &= ~S_ISUID;
       if (row->mode & S_IXGRP) row->mode &= ~S_ISGID;
-      q("DELETE FROM xattrs WHERE inode = ? AND name = ?").bind(ino, std::string_view("security.capability")).run();
+      q("DELETE FROM xattrs WHERE inode = ? AND name = ?").bind(ino, kCapabilityXattr).run();
     }
     if (changes.atime) row->atime_ns = changes.atime_now ? now : to_ns(changes.values.st_atim);
     if (changes.mtime) row->mtime_ns = changes.mtime_now ? now : to_ns(changes.values.st_mtim);

@@ -44,6 +44,30 @@ TEST_F(PersistenceTest, RemountWithAnEmptyCacheRestoresEverything) {
   EXPECT_EQ(note, "hello");
 }
 
+// getxattr answers for security.capability without the lock while no file
+// has one (the kernel asks before every write); a stored one is found at once
+// and after a remount.
+TEST_F(PersistenceTest, FileCapabilitiesAreFoundWhenStoredAndAfterARemount) {
+  mount();
+  uint64_t a = create(kRootInode, "a");
+  uint64_t b = create(kRootInode, "b");
+  std::string value;
+  EXPECT_EQ(fs_->getxattr(a, "security.capability", caller_, &value), ENODATA);
+  ASSERT_EQ(fs_->setxattr(a, "security.capability", "caps-a", 0, caller_), 0);
+  ASSERT_EQ(fs_->getxattr(a, "security.capability", caller_, &value), 0);
+  EXPECT_EQ(value, "caps-a");
+  EXPECT_EQ(fs_->getxattr(b, "security.capability", caller_, &value), ENODATA);
+  unmount();
+
+  mount();
+  ASSERT_EQ(fs_->getxattr(lookup(kRootInode, "a"), "security.capability", caller_, &value), 0);
+  EXPECT_EQ(value, "caps-a");
+  EXPECT_EQ(fs_->getxattr(lookup(kRootInode, "b"), "security.capability", caller_, &value), ENODATA);
+  ASSERT_EQ(fs_->removexattr(lookup(kRootInode, "a"), "security.capability", caller_), 0);
+  EXPECT_EQ(fs_->getxattr(lookup(kRootInode, "a"), "security.capability", caller_, &value), ENODATA);
+  unmount();
+}
+
 TEST_F(PersistenceTest, FsyncedDataSurvivesACrash) {
   mount();
   uint64_t f = create(kRootInode, "journal");
