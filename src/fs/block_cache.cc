@@ -437,13 +437,13 @@ void BlockCache::wait_for_dirty_room(std::unique_lock<std::mutex>& lock) {
   if (flush_waiters_ == 0) flush_requested_ = false;
 }
 
-int BlockCache::write(uint64_t ino, uint64_t blockno, uint32_t offset, std::string_view data) {
+int BlockCache::write(uint64_t ino, uint64_t blockno, uint32_t offset, std::string_view data, bool past_end) {
   const Key key{ino, blockno};
   std::unique_lock lock(mu_);
   wait_for_dirty_room(lock);
   const bool whole_block = offset == 0 && data.size() == options_.block_size;
   Entry* entry = nullptr;
-  int err = acquire(lock, key, !whole_block, true, &entry);
+  int err = acquire(lock, key, !whole_block && !past_end, true, &entry);
   if (err != 0) return err;
   const uint64_t id = entry->id;
   // A block filled from its start by appends (a sequential writer) may go
@@ -727,8 +727,7 @@ void BlockCache::drop_if_unchanged_locked(const Key& key, uint64_t id, uint64_t 
   if (e.generation == generation && e.pins == 0 && e.writers == 0) remove_locked(cur);
 }
 
-void BlockCache::mark_clean(const Key& key, uint64_t id, uint64_t generation) {
-  std::lock_guard guard(mu_);
+void BlockCache::mark_clean_locked(const Key& key, uint64_t id, uint64_t generation) {
   auto cur = entries_.find(key);
   if (cur != entries_.end() && cur->second.id == id && cur->second.generation == generation && cur->second.dirty) {
     cur->second.dirty = false;
@@ -836,12 +835,15 @@ void BlockCache::upload(const std::vector<Key>& keys) {
   std::string plaintext;
   std::map<BlockHash, uint64_t> offset_of;
   const std::string object = object_names::new_data_object();
+  std::vector<BlockHash> hashes;
+  for (const BlockCommit& c : commits) hashes.push_back(c.hash);
+  const std::vector<bool> stored = catalog_.has_blocks(hashes);
   for (size_t i = 0; i < commits.size(); ++i) {
     BlockCommit& c = commits[i];
     if (c.hole) continue;
     auto known = offset_of.find(c.hash);
     if (known == offset_of.end()) {
-      if (catalog_.has_block(c.hash)) continue;  // a dedup hit: no bytes needed
+      if (stored[i]) continue;  // a dedup hit: no bytes needed
       known = offset_of.emplace(c.hash, plaintext.size()).first;
       std::string& data = members[member_of[i]].data;  // not needed after this
       if (plaintext.empty()) {
@@ -870,15 +872,22 @@ void BlockCache::upload(const std::vector<Key>& keys) {
     }
   }
   if (upload_error.is_ok() && !commits.empty()) {
-    auto still_cached = [&](size_t i) {
+    auto still_cached = [&] {
+      std::vector<bool> cached(commits.size(), false);
       std::lock_guard guard(mu_);
-      const Member& m = members[member_of[i]];
-      auto cur = entries_.find(m.key);
-      return cur != entries_.end() && cur->second.id == m.id;
+      for (size_t i = 0; i < commits.size(); ++i) {
+        const Member& m = members[member_of[i]];
+        auto cur = entries_.find(m.key);
+        cached[i] = cur != entries_.end() && cur->second.id == m.id;
+      }
+      return cached;
     };
-    auto committed = [&](size_t i) {
-      const Member& m = members[member_of[i]];
-      mark_clean(m.key, m.id, m.generation);
+    auto committed = [&](const std::vector<size_t>& recorded) {
+      std::lock_guard guard(mu_);
+      for (size_t i : recorded) {
+        const Member& m = members[member_of[i]];
+        mark_clean_locked(m.key, m.id, m.generation);
+      }
     };
     try {
       outcomes = catalog_.commit_blocks(commits, still_cached, committed, &object_used);

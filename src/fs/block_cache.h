@@ -85,17 +85,20 @@ class BlockCatalog {
  public:
   virtual ~BlockCatalog() = default;
   virtual std::optional<StoredBlock> stored_block(uint64_t ino, uint64_t blockno) = 0;
-  virtual bool has_block(const BlockHash& hash) = 0;
+  // Which of `hashes` the catalog has a block for (one lock for a whole pack).
+  virtual std::vector<bool> has_blocks(const std::vector<BlockHash>& hashes) = 0;
   // Blocks uploaded together in one new object (one block alone, or a pack),
-  // recorded in one transaction: commits[i] if `still_cached(i)` (called
-  // under the catalog lock) says its entry exists, then `committed(i)` under
-  // the same lock. A block found stored meanwhile is counted once more and
-  // leaves the object alone; one whose stored copy was freed meanwhile
-  // (no bytes uploaded) is kNeedsUpload. `*object_used` tells whether any
-  // block now lives in the new object.
+  // recorded in one transaction: commits[i] if `still_cached()` (called once,
+  // under the catalog lock) says its entry exists, then `committed()` with
+  // the indices recorded, under the same lock. Each callback is one call per
+  // pack, so the uploader takes its own lock once, not once per block, while
+  // the catalog lock is held. A block found stored meanwhile is counted once
+  // more and leaves the object alone; one whose stored copy was freed
+  // meanwhile (no bytes uploaded) is kNeedsUpload. `*object_used` tells
+  // whether any block now lives in the new object.
   virtual std::vector<CommitOutcome> commit_blocks(const std::vector<BlockCommit>& commits,
-                                                   const std::function<bool(size_t)>& still_cached,
-                                                   const std::function<void(size_t)>& committed,
+                                                   const std::function<std::vector<bool>()>& still_cached,
+                                                   const std::function<void(const std::vector<size_t>&)>& committed,
                                                    bool* object_used) = 0;
   // A write to the backend failed. When it is a permanent refusal (access
   // denied, full, credentials) the filesystem stops accepting changes; the
@@ -137,8 +140,10 @@ class BlockCache {
   // `file_blocks` (blocks in the file) bounds read-ahead.
   int read(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t length, uint64_t file_blocks,
            std::string* out);
-  // Writes into the block, loading its old content first when the write is partial.
-  int write(uint64_t ino, uint64_t blockno, uint32_t offset, std::string_view data);
+  // Writes into the block, loading its old content first when the write is
+  // partial, unless the caller knows the catalog holds nothing for it
+  // (`past_end`: the block starts at or past the file's end).
+  int write(uint64_t ino, uint64_t blockno, uint32_t offset, std::string_view data, bool past_end = false);
   // Shortens the block's content to `length` bytes (loading it first).
   int truncate(uint64_t ino, uint64_t blockno, uint32_t length);
   // Forgets every block of `ino` from `first_blockno` on. Caller holds the
@@ -210,8 +215,9 @@ class BlockCache {
   // The catalog refused the block (past the end of its file, or of no file):
   // forgets the entry unless it was written or pinned since (mu_ held).
   void drop_if_unchanged_locked(const Key& key, uint64_t id, uint64_t generation);
-  // Marks the entry clean if it still holds `generation` (the catalog lock held).
-  void mark_clean(const Key& key, uint64_t id, uint64_t generation);
+  // Marks the entry clean if it still holds `generation` (the catalog lock
+  // and mu_ held).
+  void mark_clean_locked(const Key& key, uint64_t id, uint64_t generation);
   void prefetch(const Key& key);
 
   const Options options_;

@@ -115,10 +115,11 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
 
   // BlockCatalog
   std::optional<StoredBlock> stored_block(uint64_t ino, uint64_t blockno) override;
-  bool has_block(const BlockHash& hash) override;
+  std::vector<bool> has_blocks(const std::vector<BlockHash>& hashes) override;
   std::vector<CommitOutcome> commit_blocks(const std::vector<BlockCommit>& commits,
-                                           const std::function<bool(size_t)>& still_cached,
-                                           const std::function<void(size_t)>& committed, bool* object_used) override;
+                                           const std::function<std::vector<bool>()>& still_cached,
+                                           const std::function<void(const std::vector<size_t>&)>& committed,
+                                           bool* object_used) override;
 
  private:
   // --- helpers, all called with mu_ held ---
@@ -177,8 +178,14 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   void record_pack(int64_t object_id, uint64_t plain_size);
   // compact(): moves the live blocks of these packs into one new pack.
   Status rewrite_packs(const std::vector<int64_t>& objects, CompactReport* report);
+  // The object a commit_blocks() call stored: its row, made at the first
+  // block that lives in it, and the references the later ones add.
+  struct NewObject {
+    std::optional<int64_t> id;
+    int64_t extra_refs = 0;
+  };
   // The catalog part of a block commit (mu_ held, inside a transaction).
-  CommitOutcome record_block(const BlockCommit& commit, bool* object_used);
+  CommitOutcome record_block(const BlockCommit& commit, NewObject* object);
   bool is_ancestor(uint64_t ancestor, uint64_t dir);
   void make_durable();
   // Commits the open batch, if any. Throws when the commit fails.

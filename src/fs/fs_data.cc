@@ -101,7 +101,10 @@ int FilesystemImpl::write(uint64_t ino, uint64_t /*fh*/, uint64_t offset, std::s
       const uint64_t blockno = pos / block_size_;
       const uint32_t in_block = static_cast<uint32_t>(pos % block_size_);
       const size_t length = std::min<uint64_t>(block_size_ - in_block, end - pos);
-      if (int err = cache_->write(ino, blockno, in_block, data.substr(pos - offset, length))) {
+      // A block that starts at or past the old end has nothing stored to load
+      // (extents past the end are released, and only the old size was ever committed).
+      const bool past_end = blockno * block_size_ >= old_size;
+      if (int err = cache_->write(ino, blockno, in_block, data.substr(pos - offset, length), past_end)) {
         // A full cache disk (ENOSPC) or I/O error: the file keeps what landed
         // (a short write) and does not grow past it.
         std::lock_guard lock(mu_);
@@ -331,34 +334,45 @@ std::optional<StoredBlock> FilesystemImpl::stored_block(uint64_t ino, uint64_t b
   return result;
 }
 
-bool FilesystemImpl::has_block(const BlockHash& hash) {
+std::vector<bool> FilesystemImpl::has_blocks(const std::vector<BlockHash>& hashes) {
+  std::vector<bool> found(hashes.size(), false);
   std::lock_guard lock(mu_);
-  auto& st = q("SELECT 1 FROM blocks WHERE hash = ?").bind(hash_blob(hash));
-  bool found = st.step();
-  st.reset();
+  auto& st = q("SELECT 1 FROM blocks WHERE hash = ?");
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    st.bind(hash_blob(hashes[i]));
+    found[i] = st.step();
+    st.reset();
+  }
   return found;
 }
 
 std::vector<CommitOutcome> FilesystemImpl::commit_blocks(const std::vector<BlockCommit>& commits,
-                                                         const std::function<bool(size_t)>& still_cached,
-                                                         const std::function<void(size_t)>& committed,
+                                                         const std::function<std::vector<bool>()>& still_cached,
+                                                         const std::function<void(const std::vector<size_t>&)>& committed,
                                                          bool* object_used) {
   std::lock_guard lock(mu_);
   std::vector<CommitOutcome> outcomes(commits.size(), CommitOutcome::kDropped);
-  *object_used = false;
+  const std::vector<bool> cached = still_cached();
+  NewObject object;
   sql::Transaction txn(db_);
   for (size_t i = 0; i < commits.size(); ++i) {
-    if (still_cached(i)) outcomes[i] = record_block(commits[i], object_used);
+    if (cached[i]) outcomes[i] = record_block(commits[i], &object);
+  }
+  if (object.extra_refs > 0) {
+    q("UPDATE objects SET refcount = refcount + ? WHERE id = ?").bind(object.extra_refs, *object.id).run();
   }
   txn.commit();
   commit_batch();
+  std::vector<size_t> recorded;
   for (size_t i = 0; i < commits.size(); ++i) {
-    if (outcomes[i] == CommitOutcome::kCommitted) committed(i);
+    if (outcomes[i] == CommitOutcome::kCommitted) recorded.push_back(i);
   }
+  committed(recorded);
+  *object_used = object.id.has_value();
   return outcomes;
 }
 
-CommitOutcome FilesystemImpl::record_block(const BlockCommit& c, bool* object_used) {
+CommitOutcome FilesystemImpl::record_block(const BlockCommit& c, NewObject* object) {
   auto row = load_inode(c.ino);
   if (!row || c.blockno * block_size_ >= row->size) return CommitOutcome::kDropped;
   const uint64_t offset = c.blockno * block_size_;
@@ -390,23 +404,16 @@ CommitOutcome FilesystemImpl::record_block(const BlockCommit& c, bool* object_us
     } else if (c.new_object.empty()) {
       return CommitOutcome::kNeedsUpload;  // nothing changed yet
     } else {
-      std::optional<int64_t> object_id;
-      {
-        auto& st = q("SELECT id FROM objects WHERE name = ?").bind(c.new_object);
-        if (st.step()) object_id = st.int64(0);
-        st.reset();
-      }
-      if (object_id) {
-        q("UPDATE objects SET refcount = refcount + 1 WHERE id = ?").bind(*object_id).run();
+      if (object->id) {
+        object->extra_refs++;  // added up once for the whole pack (commit_blocks)
       } else {
         q("INSERT INTO objects(name, stored_size, refcount) VALUES (?, ?, 1)")
             .bind(c.new_object, c.new_object_stored_size).run();
-        object_id = db_.last_insert_rowid();
-        if (c.new_object_plain_size > c.size) record_pack(*object_id, c.new_object_plain_size);
+        object->id = db_.last_insert_rowid();
+        if (c.new_object_plain_size > c.size) record_pack(*object->id, c.new_object_plain_size);
       }
-      *object_used = true;
       q("INSERT INTO blocks(hash, size, refcount, object, obj_offset, obj_length) VALUES (?, ?, 1, ?, ?, ?)")
-          .bind(hash, c.size, *object_id, c.obj_offset, c.size).run();
+          .bind(hash, c.size, *object->id, c.obj_offset, c.size).run();
       block_id = static_cast<uint64_t>(db_.last_insert_rowid());
     }
     q("INSERT INTO extents(inode, offset, length, block) VALUES (?, ?, ?, ?) "
