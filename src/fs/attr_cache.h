@@ -7,12 +7,15 @@
 // update, a rename with the purge of the file it replaced).
 //
 // Coherence: entries are put only under the filesystem lock, from rows read
-// under it. Every change of an inode row drops the entry (the database's
-// row observer, under the same lock), as does every rollback, which can
-// bring back rows whose change had been seen; so an entry is never older than
-// the database. The bytes of stored extents, which live in a table without
-// rowids, are kept up to date by the one place that adds or replaces an
-// extent, and every removal of extents drops the entry.
+// under it. Every change of an inode row drops the entry's row (the
+// database's row observer, under the same lock), as does every rollback,
+// which can bring back rows whose change had been seen; so an entry is never
+// older than the database. The bytes of stored extents, which live in a table
+// without rowids, are kept up to date by the one place that adds or replaces
+// an extent, and every removal of extents drops the entry. An UPDATE of the
+// row leaves them (it changes no extent), so the operation that made it can
+// put the new row back without summing the extents again; an INSERT or a
+// DELETE (an inode number given out anew) drops them as well.
 #pragma once
 
 #include <algorithm>
@@ -58,8 +61,16 @@ class AttrCache final : public sql::Database::Observer {
   std::optional<Entry> get(uint64_t ino) const {
     std::lock_guard lock(mu_);
     const Slot& slot = slot_of(ino);
-    if (!holds(slot, ino)) return std::nullopt;
+    if (!holds(slot, ino) || !slot.row_valid) return std::nullopt;
     return slot.entry;
+  }
+
+  // The inode's stored bytes, kept even after its row changed.
+  std::optional<uint64_t> stored_bytes(uint64_t ino) const {
+    std::lock_guard lock(mu_);
+    const Slot& slot = slot_of(ino);
+    if (!holds(slot, ino)) return std::nullopt;
+    return slot.entry.stored_bytes;
   }
 
   void put(const Entry& entry) {
@@ -67,6 +78,7 @@ class AttrCache final : public sql::Database::Observer {
     Slot& slot = slot_of(entry.row.id);
     slot.entry = entry;
     slot.generation = generation_;
+    slot.row_valid = true;
   }
 
   void drop(uint64_t ino) {
@@ -87,15 +99,20 @@ class AttrCache final : public sql::Database::Observer {
     ++generation_;
   }
 
-  void row_changed(const char* table, int64_t rowid) override {
-    if (std::strcmp(table, "inodes") == 0) drop(static_cast<uint64_t>(rowid));
+  void row_changed(const char* table, int64_t rowid, bool updated) override {
+    if (std::strcmp(table, "inodes") != 0) return;
+    const auto ino = static_cast<uint64_t>(rowid);
+    if (!updated) return drop(ino);
+    std::lock_guard lock(mu_);
+    Slot& slot = slot_of(ino);
+    if (holds(slot, ino)) slot.row_valid = false;
   }
   void rolled_back() override { clear(); }
 
   size_t size() const {
     std::lock_guard lock(mu_);
     size_t n = 0;
-    for (const Slot& slot : slots_) n += slot.entry.row.id != 0 && slot.generation == generation_;
+    for (const Slot& slot : slots_) n += slot.entry.row.id != 0 && slot.generation == generation_ && slot.row_valid;
     return n;
   }
 
@@ -103,6 +120,7 @@ class AttrCache final : public sql::Database::Observer {
   struct Slot {
     Entry entry;  // row.id 0: empty (no inode has number 0)
     uint64_t generation = 0;
+    bool row_valid = false;  // false: only entry.stored_bytes holds
   };
   Slot& slot_of(uint64_t ino) { return slots_[ino & (slots_.size() - 1)]; }
   const Slot& slot_of(uint64_t ino) const { return slots_[ino & (slots_.size() - 1)]; }

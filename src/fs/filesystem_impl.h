@@ -132,7 +132,10 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   void store_inode(const InodeRow& row);
   // Under mu_, with `row` as the database has it: fills `st` and keeps the
   // row in attrs_. `stored_bytes`: the file's stored extents when the
-  // caller's query summed them already (readdirplus); else they are asked for.
+  // caller's query summed them already (readdirplus) or attrs_ kept them
+  // across the caller's UPDATE of the row (link, setattr, rename); else
+  // they are asked for. lookup and getattr always ask: they are what the
+  // attribute cache's coherence test compares with.
   void stat_locked(const InodeRow& row, struct stat* st, std::optional<uint64_t> stored_bytes = std::nullopt);
   // Under mu_: keeps `row` (as the database has it) in attrs_, with its
   // stored extents' bytes (asked for unless given), which it returns.

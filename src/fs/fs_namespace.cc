@@ -252,7 +252,7 @@ int FilesystemImpl::setattr(uint64_t ino, const AttrChanges& changes, const Call
     row->ctime_ns = changes.ctime ? to_ns(changes.values.st_ctim) : now;
     store_inode(*row);
     txn.commit();
-    stat_locked(*row, attr);
+    stat_locked(*row, attr, attrs_.stored_bytes(ino));  // kept unless a truncate dropped them
     return 0;
   });
 }
@@ -532,7 +532,7 @@ int FilesystemImpl::rename(uint64_t parent, std::string_view name, uint64_t new_
     // (rsync's temporary files: at the next run's walk); keep them at hand.
     InodeRow moved = *src_row;
     moved.ctime_ns = now;
-    remember_locked(moved);
+    remember_locked(moved, attrs_.stored_bytes(moved.id));
     return 0;
   });
 }
@@ -570,7 +570,7 @@ int FilesystemImpl::link(uint64_t ino, uint64_t new_parent, std::string_view new
     add_entry(new_parent, new_name, ino);
     touch_dir(new_parent, now);
     txn.commit();
-    stat_locked(row, attr);
+    stat_locked(row, attr, attrs_.stored_bytes(ino));  // the row's UPDATE kept them (attr_cache.h)
     lookups_[ino]++;
     return 0;
   });

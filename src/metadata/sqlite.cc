@@ -118,8 +118,8 @@ void Database::install_hooks() {
   }
   sqlite3_update_hook(
       db_,
-      [](void* self, int /*op*/, const char* /*schema*/, const char* table, sqlite3_int64 rowid) {
-        static_cast<Database*>(self)->observer_->row_changed(table, rowid);
+      [](void* self, int op, const char* /*schema*/, const char* table, sqlite3_int64 rowid) {
+        static_cast<Database*>(self)->observer_->row_changed(table, rowid, op == SQLITE_UPDATE);
       },
       this);
   sqlite3_rollback_hook(db_, [](void* self) { static_cast<Database*>(self)->observer_->rolled_back(); }, this);

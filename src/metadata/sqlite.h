@@ -89,7 +89,8 @@ class Database {
   class Observer {
    public:
     virtual ~Observer() = default;
-    virtual void row_changed(const char* table, int64_t rowid) = 0;
+    // `updated`: an UPDATE of the row (else an INSERT or a DELETE).
+    virtual void row_changed(const char* table, int64_t rowid, bool updated) = 0;
     virtual void rolled_back() = 0;
   };
 

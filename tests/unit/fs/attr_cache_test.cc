@@ -63,6 +63,28 @@ TEST_F(AttrCacheDbTest, AChangedInodeRowDropsJustThatEntry) {
   EXPECT_TRUE(cache_.get(1));
 }
 
+// An UPDATE changes no extent: the stored bytes stay for the operation that
+// made it to put the new row back with. A new or deleted inode takes them along.
+TEST_F(AttrCacheDbTest, AnUpdatedRowKeepsTheStoredBytesAnInsertOrDeleteDoesNot) {
+  for (uint64_t ino : {1, 2}) {
+    AttrCache::Entry e = entry(ino);
+    e.stored_bytes = 4096 * ino;
+    cache_.put(e);
+  }
+  db_.exec("UPDATE inodes SET size = 5 WHERE id = 1");
+  EXPECT_FALSE(cache_.get(1));
+  EXPECT_EQ(cache_.stored_bytes(1), 4096u);
+  cache_.add_stored(1, 100);
+  EXPECT_EQ(cache_.stored_bytes(1), 4196u);
+  EXPECT_EQ(cache_.size(), 1u) << "a slot with only the stored bytes is not an entry";
+  db_.exec("DELETE FROM inodes WHERE id = 2");
+  EXPECT_FALSE(cache_.stored_bytes(2));
+  db_.exec("INSERT INTO inodes VALUES (2, 0)");
+  EXPECT_FALSE(cache_.stored_bytes(2));
+  cache_.drop(1);
+  EXPECT_FALSE(cache_.stored_bytes(1));
+}
+
 TEST_F(AttrCacheDbTest, RollbacksOfSavepointsAndTransactionsDropEverything) {
   db_.exec("BEGIN");
   put_all();
