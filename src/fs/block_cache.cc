@@ -63,6 +63,9 @@ int write_file(const std::string& path, uint64_t offset, std::string_view data, 
   return err;
 }
 
+// Held blocks take at most an eighth of the cache, and 64 MiB.
+uint64_t held_limit_for(uint64_t max_bytes) { return std::min<uint64_t>(64ull << 20, max_bytes / 8); }
+
 }  // namespace
 
 BlockCache::BlockCache(Options options, Backend& backend, const ObjectCodec& codec, BlockCatalog& catalog)
@@ -71,6 +74,7 @@ BlockCache::BlockCache(Options options, Backend& backend, const ObjectCodec& cod
       codec_(codec),
       catalog_(catalog),
       blocks_dir_(options_.dir + "/blocks"),
+      held_limit_(held_limit_for(options_.max_bytes)),
       max_bytes_(options_.max_bytes) {}
 
 BlockCache::~BlockCache() { stop(); }
@@ -285,7 +289,7 @@ int BlockCache::fetch_into_file(const Key& key, const std::string& path, uint64_
 }
 
 int BlockCache::acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool need_data, bool create,
-                        Entry** out) {
+                        Entry** out, bool may_hold) {
   for (;;) {
     auto it = entries_.find(key);
     if (it != entries_.end()) {
@@ -317,7 +321,11 @@ int BlockCache::acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool
       if (err == 0) ::unlink(staging.c_str());  // dropped while loading: start over
       continue;
     }
-    if (err == kAbsent && create) {
+    bool held = false;
+    if (err == kAbsent && create && may_hold && held_bytes_ < held_limit_) {
+      held = true;  // no file: the writer puts the data in memory
+      err = 0;
+    } else if (err == kAbsent && create) {
       // Nothing to load: the empty file is made in place, under the lock, so
       // no other entry for this block can be around to own that name.
       err = write_file(path_of(key), 0, {}, O_CREAT | O_TRUNC);
@@ -332,6 +340,7 @@ int BlockCache::acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool
     }
     Entry& entry = it->second;
     entry.loading = false;
+    entry.held = held;
     entry.size = size;
     entry.pins = 1;
     entry.last_use = ++use_tick_;
@@ -352,6 +361,7 @@ void BlockCache::release_pin(const Key& key, uint64_t id) {
 void BlockCache::mark_dirty_locked(const Key& key, Entry& entry) {
   entry.generation = next_generation_++;
   entry.dirtied_at = std::chrono::steady_clock::now();
+  entry.closed = false;
   if (!entry.dirty) {
     entry.dirty = true;
     dirty_bytes_ += entry.size;
@@ -370,7 +380,11 @@ void BlockCache::set_size_locked(const Key& key, Entry& entry, uint64_t new_size
 
 void BlockCache::remove_locked(std::map<Key, Entry>::iterator it, bool now) {
   Entry& entry = it->second;
-  if (!entry.loading) {
+  if (entry.held) {
+    count_bytes_locked(it->first.first, -static_cast<int64_t>(entry.size));
+    if (entry.dirty) dirty_bytes_ -= entry.size;
+    held_bytes_ -= entry.memory.size();
+  } else if (!entry.loading) {
     count_bytes_locked(it->first.first, -static_cast<int64_t>(entry.size));
     if (entry.dirty) dirty_bytes_ -= entry.size;
     const std::string path = path_of(it->first);
@@ -400,6 +414,14 @@ int BlockCache::read(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t l
   if (err == kAbsent) {
     out->append(length, '\0');  // a hole
     err = 0;
+  } else if (err == 0 && entry->held) {
+    const std::string& memory = entry->memory;
+    const size_t start = out->size();
+    out->resize(start + length, '\0');  // past the held data: zeros
+    if (offset < memory.size()) {
+      std::memcpy(out->data() + start, memory.data() + offset, std::min<size_t>(length, memory.size() - offset));
+    }
+    release_pin(key, entry->id);
   } else if (err == 0) {
     const uint64_t id = entry->id;
     lock.unlock();
@@ -442,14 +464,33 @@ int BlockCache::write(uint64_t ino, uint64_t blockno, uint32_t offset, std::stri
   std::unique_lock lock(mu_);
   wait_for_dirty_room(lock);
   const bool whole_block = offset == 0 && data.size() == options_.block_size;
+  const uint64_t end = offset + data.size();
+  const bool small = end <= options_.block_size / 4;
   Entry* entry = nullptr;
-  int err = acquire(lock, key, !whole_block && !past_end, true, &entry);
+  int err = acquire(lock, key, !whole_block && !past_end, true, &entry, /*may_hold=*/small && past_end);
   if (err != 0) return err;
   const uint64_t id = entry->id;
   // A block filled from its start by appends (a sequential writer) may go
   // as soon as it is full; one rewritten in place waits for the writeback
   // delay, or random writes would upload it again and again.
   const bool append = offset == entry->size && (!entry->dirty || entry->filled_in_order);
+  if (entry->held) {
+    // Written in memory, under the lock (the data is small).
+    if (small && reserve_held_locked(end > entry->size ? end - entry->size : 0)) {
+      entry->filled_in_order = append;
+      mark_dirty_locked(key, *entry);
+      if (end > entry->memory.size()) entry->memory.resize(end, '\0');
+      std::memcpy(entry->memory.data() + offset, data.data(), data.size());
+      if (end > entry->size) set_size_locked(key, *entry, end);
+      entry->pins--;
+      changed_.notify_all();
+      return 0;
+    }
+    if (int spilled = unhold_locked(key, *entry)) {
+      entry->pins--;
+      return spilled;
+    }
+  }
   entry->filled_in_order = whole_block || append;
   entry->writers++;
   const bool was_clean = !entry->dirty;  // the block as stored (or not stored at all)
@@ -471,7 +512,6 @@ int BlockCache::write(uint64_t ino, uint64_t blockno, uint32_t offset, std::stri
     Entry& e = it->second;
     e.writers--;
     e.pins--;
-    const uint64_t end = offset + data.size();
     if (err == 0) {
       if (end > e.size) set_size_locked(key, e, end);
     } else if (was_clean && e.generation == generation && e.writers == 0) {
@@ -505,6 +545,21 @@ int BlockCache::truncate(uint64_t ino, uint64_t blockno, uint32_t length) {
   int err = acquire(lock, key, true, false, &entry);
   if (err == kAbsent) return 0;  // a hole stays a hole
   if (err != 0) return err;
+  if (entry->held && length <= entry->memory.size()) {
+    mark_dirty_locked(key, *entry);
+    held_bytes_ -= entry->memory.size() - length;
+    entry->memory.resize(length);
+    set_size_locked(key, *entry, length);
+    entry->pins--;
+    changed_.notify_all();
+    return 0;
+  }
+  if (entry->held) {
+    if (int spilled = unhold_locked(key, *entry)) {
+      entry->pins--;
+      return spilled;
+    }
+  }
   const uint64_t id = entry->id;
   entry->writers++;
   mark_dirty_locked(key, *entry);
@@ -556,6 +611,39 @@ uint64_t BlockCache::inode_bytes(uint64_t ino) {
   return it == inode_bytes_.end() ? 0 : it->second;
 }
 
+void BlockCache::file_closed(uint64_t ino) {
+  std::lock_guard lock(mu_);
+  for (auto it = entries_.lower_bound({ino, 0}); it != entries_.end() && it->first.first == ino; ++it) {
+    if (it->second.dirty) it->second.closed = true;
+  }
+}
+
+bool BlockCache::reserve_held_locked(uint64_t more) {
+  while (held_bytes_ + more > held_limit_ && !held_clean_.empty()) {
+    const auto [key, id] = held_clean_.front();
+    held_clean_.pop_front();
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.id != id) continue;
+    const Entry& e = it->second;
+    if (e.held && !e.dirty && !e.uploading && e.pins == 0 && e.writers == 0) remove_locked(it);  // in the backend
+  }
+  if (held_bytes_ + more > held_limit_) return false;
+  held_bytes_ += more;
+  return true;
+}
+
+int BlockCache::unhold_locked(const Key& key, Entry& entry) {
+  // Under the lock, like acquire()'s create: no other entry owns the name.
+  if (int err = write_file(path_of(key), 0, entry.memory, O_CREAT | O_TRUNC)) {
+    ::unlink(path_of(key).c_str());
+    return err;
+  }
+  held_bytes_ -= entry.memory.size();
+  std::string().swap(entry.memory);
+  entry.held = false;
+  return 0;
+}
+
 void BlockCache::count_bytes_locked(uint64_t ino, int64_t delta) {
   cached_bytes_ += static_cast<uint64_t>(delta);
   if (delta == 0) return;
@@ -570,7 +658,12 @@ int BlockCache::sync_inode(uint64_t ino) {
   {
     std::lock_guard lock(mu_);
     for (auto it = entries_.lower_bound({ino, 0}); it != entries_.end() && it->first.first == ino; ++it) {
-      if (it->second.dirty && !it->second.loading) paths.push_back(path_of(it->first));
+      if (!it->second.dirty || it->second.loading) continue;
+      // fsync'd data must survive a crash: a held block gets its file now.
+      if (it->second.held) {
+        if (int err = unhold_locked(it->first, it->second)) return err;
+      }
+      paths.push_back(path_of(it->first));
     }
   }
   paths.push_back(blocks_dir_);  // new cache files must be findable after a crash
@@ -633,6 +726,7 @@ Status BlockCache::flush_all() {
 void BlockCache::set_max_bytes(uint64_t bytes) {
   std::lock_guard lock(mu_);
   max_bytes_ = bytes;
+  held_limit_ = held_limit_for(bytes);
   evict_clean_until(bytes);
   changed_.notify_all();
 }
@@ -667,9 +761,12 @@ void BlockCache::writeback_loop() {
       // A block a sequential writer filled is done with: it goes after a
       // short pause, so that compressing and uploading overlap with the
       // writing. Others wait for the whole delay.
+      // Blocks of a closed file are likely complete too: they go after a
+      // tenth of the delay.
       const auto delay = e.size == options_.block_size && e.filled_in_order
                              ? std::min(options_.writeback_delay, std::chrono::milliseconds(100))
-                             : options_.writeback_delay;
+                         : e.closed ? options_.writeback_delay / 10
+                                    : options_.writeback_delay;
       if (!flush_requested_ && !pressure && now - e.dirtied_at < delay) continue;
       e.uploading = true;
       if (options_.pack_small_blocks && e.size <= options_.block_size / 4) {
@@ -733,6 +830,19 @@ void BlockCache::mark_clean_locked(const Key& key, uint64_t id, uint64_t generat
     cur->second.dirty = false;
     dirty_bytes_ -= cur->second.size;
     dirty_keys_.erase(key);
+    if (cur->second.held) {
+      // Kept for reads until newer held blocks need the room.
+      held_clean_.emplace_back(key, id);
+      if (held_clean_.size() > 2 * (held_limit_ / 512 + 64)) {
+        // Mostly removed meanwhile (deleted files): forget those.
+        std::deque<std::pair<Key, uint64_t>> kept;
+        for (const auto& [k, held_id] : held_clean_) {
+          auto e = entries_.find(k);
+          if (e != entries_.end() && e->second.id == held_id && e->second.held) kept.emplace_back(k, held_id);
+        }
+        held_clean_.swap(kept);
+      }
+    }
   }
 }
 
@@ -748,6 +858,7 @@ void BlockCache::upload(const std::vector<Key>& keys) {
     uint64_t id = 0, generation = 0, size = 0;
     std::string data;
     bool active = true;
+    bool held = false;  // data copied from memory, not read from a file
   };
   std::vector<Member> members;
   std::unique_lock lock(mu_);
@@ -758,11 +869,13 @@ void BlockCache::upload(const std::vector<Key>& keys) {
       finish_upload_locked(key, it->second.id, false, {});
       continue;
     }
-    members.push_back({key, it->second.id, it->second.generation, it->second.size, {}, true});
+    members.push_back({key, it->second.id, it->second.generation, it->second.size, {}, true, it->second.held});
+    if (it->second.held) members.back().data = it->second.memory;
   }
   lock.unlock();
   std::vector<int> read_errors(members.size(), 0);
   for (size_t i = 0; i < members.size(); ++i) {
+    if (members[i].held) continue;
     read_errors[i] = read_file(path_of(members[i].key), 0, members[i].size, &members[i].data);
   }
   lock.lock();

@@ -27,6 +27,17 @@
 // object, each recorded at its offset, so a tree of small files costs one
 // object per block_size of data instead of one per file.
 //
+// Small new blocks are held in memory instead of a file: a block with
+// nothing to load (past the end of its file) whose data ends within
+// block_size / 4, up to a budget of held bytes. Copying a tree of small
+// files then creates no cache file per file. A held block moves to a file
+// when it grows past that bound and when its inode is fsync'd (so fsync'd
+// data survives a crash as before; unsynced data may be lost, as POSIX
+// allows). Once uploaded it stays in memory, clean, until newer held blocks
+// need the room (oldest first), and is then dropped: its data is in the
+// backend. Blocks of a file whose last handle was closed go to the backend
+// after a tenth of the write-back delay.
+//
 // Lock order: the catalog's metadata mutex before BlockCache::mu_.
 #pragma once
 
@@ -169,6 +180,8 @@ class BlockCache {
   uint64_t max_bytes() const { return max_bytes_.load(); }
   // Bytes cached for one inode (for st_blocks).
   uint64_t inode_bytes(uint64_t ino);
+  // The file's last handle was closed: its dirty blocks are likely complete.
+  void file_closed(uint64_t ino);
 
  private:
   using Key = std::pair<uint64_t, uint64_t>;  // inode, block number
@@ -186,13 +199,24 @@ class BlockCache {
     std::chrono::steady_clock::time_point dirtied_at{};
     std::chrono::steady_clock::time_point retry_after{};  // after a failed upload
     unsigned failed_uploads = 0;
+    bool closed = false;     // dirtied, then its file's last handle was closed
+    bool held = false;       // the data is `memory`, not a file
+    std::string memory;      // a held block's data (size bytes)
   };
 
   std::string path_of(const Key& key) const;
   // Makes sure the entry exists and holds its data (fetching it when the
   // catalog has it); `need_data` false skips the fetch for whole-block writes.
   // Returns with mu_ held via `lock` and the entry pinned.
-  int acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool need_data, bool create, Entry** out);
+  // With `may_hold`, a new entry with nothing to load is held in memory
+  // rather than given a file, when the budget has room.
+  int acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool need_data, bool create, Entry** out,
+              bool may_hold = false);
+  // Room for `more` held bytes, dropping the oldest clean held blocks if
+  // needed; false (and nothing reserved) when there is none.
+  bool reserve_held_locked(uint64_t more);
+  // Writes a held block's data to its file; it is an ordinary entry after.
+  int unhold_locked(const Key& key, Entry& entry);
   void release_pin(const Key& key, uint64_t id);
   int fetch_into_file(const Key& key, const std::string& path, uint64_t* size);
   void mark_dirty_locked(const Key& key, Entry& entry);
@@ -233,6 +257,9 @@ class BlockCache {
   std::set<Key> dirty_keys_;  // the dirty entries (write-back scans only them; flush waits for none)
   std::map<uint64_t, uint64_t> last_read_block_;  // inode -> last block read, for read-ahead
   std::set<BlockHash> hashes_in_flight_;          // new blocks being uploaded right now
+  uint64_t held_bytes_ = 0;                        // data of held blocks
+  uint64_t held_limit_ = 0;                        // set in the constructor
+  std::deque<std::pair<Key, uint64_t>> held_clean_;  // held blocks made clean (key, id), oldest first
   uint64_t use_tick_ = 0;
   uint64_t next_generation_ = 1;
   bool flush_requested_ = false;

@@ -162,6 +162,7 @@ int FilesystemImpl::release(uint64_t ino, uint64_t fh) {
     auto it = open_count_.find(ino);
     if (it != open_count_.end() && --it->second == 0) {
       open_count_.erase(it);
+      cache_->file_closed(ino);
       maybe_purge(ino);
     }
     return 0;

@@ -208,5 +208,87 @@ TEST_F(CacheTest, LeftoverRemovedFilesAreDeletedAtMount) {
   EXPECT_EQ(read(lookup(kRootInode, "a")), data);
 }
 
+// A small new block (data within a quarter block, nothing stored) is held in
+// memory: no cache file until its inode is fsync'd, and fsync'd it survives
+// a crash like any cached block.
+TEST_F(CacheTest, SmallNewBlocksAreHeldInMemoryUntilFsync) {
+  options_.writeback_delay_s = 3600;  // nothing uploads on its own
+  mount();
+  uint64_t a = create(kRootInode, "a");
+  const std::string data = random_bytes(5000);
+  write(a, 0, data);
+  EXPECT_EQ(cache_files(options_.cache_dir).blocks, 0u);
+  EXPECT_EQ(read(a), data);
+  EXPECT_EQ(fs_->stats().dirty_bytes, data.size());
+  uint64_t fh = 0;
+  ASSERT_EQ(fs_->open(a, O_RDWR, &fh), 0);
+  ASSERT_EQ(fs_->fsync(a, fh, false), 0);
+  ASSERT_EQ(fs_->release(a, fh), 0);
+  EXPECT_EQ(cache_files(options_.cache_dir).blocks, 1u);
+  crash();
+  mount();
+  EXPECT_EQ(read(lookup(kRootInode, "a")), data);
+}
+
+// Growing past a quarter block moves the held data to a file; a truncate
+// within it stays in memory. Reads see every state.
+TEST_F(CacheTest, AHeldBlockGrowsIntoAFileAndShrinksInMemory) {
+  options_.writeback_delay_s = 3600;
+  mount();
+  uint64_t a = create(kRootInode, "a");
+  std::string data = random_bytes(4096);
+  write(a, 0, data);
+  const std::string more = random_bytes(kTestBlock / 4);
+  write(a, data.size(), more);
+  data += more;
+  EXPECT_EQ(cache_files(options_.cache_dir).blocks, 1u);
+  EXPECT_EQ(read(a), data);
+
+  uint64_t b = create(kRootInode, "b");
+  const std::string small = random_bytes(8000);
+  write(b, 0, small);
+  write(b, 10000, "tail");  // a hole between, still within the quarter
+  EXPECT_EQ(read(b), small + std::string(2000, '\0') + "tail");
+  AttrChanges c;
+  c.size = true;
+  c.values.st_size = 3000;
+  struct stat st {};
+  ASSERT_EQ(fs_->setattr(b, c, caller_, &st), 0);
+  EXPECT_EQ(read(b), small.substr(0, 3000));
+  write(b, 5000, "x");  // the bytes cut off read as zeros now
+  EXPECT_EQ(read(b), small.substr(0, 3000) + std::string(2000, '\0') + "x");
+  EXPECT_EQ(cache_files(options_.cache_dir).blocks, 1u) << "b stays in memory";
+  ASSERT_TRUE(fs_->flush_cache().is_ok());
+  unmount();
+  drop_cache();
+  mount();
+  EXPECT_EQ(read(lookup(kRootInode, "a")), data);
+  EXPECT_EQ(read(lookup(kRootInode, "b")), small.substr(0, 3000) + std::string(2000, '\0') + "x");
+}
+
+// Held blocks take at most an eighth of the cache. Uploaded ones make room
+// for newer ones by leaving the cache (their data is in the backend); once
+// the budget is full of dirty ones, new blocks get files. Every file reads
+// back whole either way.
+TEST_F(CacheTest, HeldBlocksStayWithinTheirBudget) {
+  options_.cache_bytes = 16 * kTestBlock;  // held: 128 KiB
+  options_.writeback_delay_s = 3600;
+  mount();
+  std::vector<std::pair<uint64_t, std::string>> files;
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 15; ++i) {
+      std::string data = random_bytes(12 * 1024);
+      uint64_t ino = create(kRootInode, "f" + std::to_string(round) + "-" + std::to_string(i));
+      write(ino, 0, data);
+      files.emplace_back(ino, std::move(data));
+    }
+    // 180 KiB written, 128 KiB may be held: the rest got files.
+    EXPECT_GE(cache_files(options_.cache_dir).blocks, 4u);
+    ASSERT_TRUE(fs_->flush_cache().is_ok());
+  }
+  EXPECT_LT(fs_->stats().cache_bytes, 60u * 12 * 1024) << "uploaded held blocks left the cache";
+  for (const auto& [ino, data] : files) EXPECT_EQ(read(ino), data);
+}
+
 }  // namespace
 }  // namespace hoardfs::testing
