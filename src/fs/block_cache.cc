@@ -754,6 +754,9 @@ void BlockCache::writeback_loop() {
     if (stopping_) break;
     const auto now = std::chrono::steady_clock::now();
     const bool pressure = dirty_bytes_ > max_bytes_ / 2;
+    // While held blocks fill more than half their budget (a copy of many
+    // small files), those of closed files go early to make room.
+    const bool hurry_closed = held_bytes_ > held_limit_ / 2;
     std::vector<Key> small;
     for (const Key& key : dirty_keys_) {
       Entry& e = entries_.find(key)->second;
@@ -761,12 +764,12 @@ void BlockCache::writeback_loop() {
       // A block a sequential writer filled is done with: it goes after a
       // short pause, so that compressing and uploading overlap with the
       // writing. Others wait for the whole delay.
-      // Blocks of a closed file are likely complete too: they go after a
-      // tenth of the delay.
+      // Blocks of a closed file are likely complete too: they may go after
+      // a tenth of the delay.
       const auto delay = e.size == options_.block_size && e.filled_in_order
                              ? std::min(options_.writeback_delay, std::chrono::milliseconds(100))
-                         : e.closed ? options_.writeback_delay / 10
-                                    : options_.writeback_delay;
+                         : e.closed && hurry_closed ? options_.writeback_delay / 10
+                                                    : options_.writeback_delay;
       if (!flush_requested_ && !pressure && now - e.dirtied_at < delay) continue;
       e.uploading = true;
       if (options_.pack_small_blocks && e.size <= options_.block_size / 4) {

@@ -35,8 +35,9 @@
 // data survives a crash as before; unsynced data may be lost, as POSIX
 // allows). Once uploaded it stays in memory, clean, until newer held blocks
 // need the room (oldest first), and is then dropped: its data is in the
-// backend. Blocks of a file whose last handle was closed go to the backend
-// after a tenth of the write-back delay.
+// backend. While held blocks fill more than half their budget, blocks of a
+// file whose last handle was closed go to the backend after a tenth of the
+// write-back delay.
 //
 // Lock order: the catalog's metadata mutex before BlockCache::mu_.
 #pragma once
