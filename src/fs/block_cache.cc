@@ -63,7 +63,10 @@ int write_file(const std::string& path, uint64_t offset, std::string_view data, 
   return err;
 }
 
-// Held blocks take at most an eighth of the cache, and 64 MiB.
+// Held blocks take at most an eighth of the cache, and 64 MiB, counting
+// each one's entry as well as its data (a tree of tiny files must not hold
+// millions of them).
+constexpr uint64_t kHeldEntryCost = 256;
 uint64_t held_limit_for(uint64_t max_bytes) { return std::min<uint64_t>(64ull << 20, max_bytes / 8); }
 
 }  // namespace
@@ -322,7 +325,7 @@ int BlockCache::acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool
       continue;
     }
     bool held = false;
-    if (err == kAbsent && create && may_hold && held_bytes_ < held_limit_) {
+    if (err == kAbsent && create && may_hold && reserve_held_locked(kHeldEntryCost)) {
       held = true;  // no file: the writer puts the data in memory
       err = 0;
     } else if (err == kAbsent && create) {
@@ -383,7 +386,7 @@ void BlockCache::remove_locked(std::map<Key, Entry>::iterator it, bool now) {
   if (entry.held) {
     count_bytes_locked(it->first.first, -static_cast<int64_t>(entry.size));
     if (entry.dirty) dirty_bytes_ -= entry.size;
-    held_bytes_ -= entry.memory.size();
+    held_bytes_ -= entry.memory.size() + kHeldEntryCost;
   } else if (!entry.loading) {
     count_bytes_locked(it->first.first, -static_cast<int64_t>(entry.size));
     if (entry.dirty) dirty_bytes_ -= entry.size;
@@ -638,7 +641,7 @@ int BlockCache::unhold_locked(const Key& key, Entry& entry) {
     ::unlink(path_of(key).c_str());
     return err;
   }
-  held_bytes_ -= entry.memory.size();
+  held_bytes_ -= entry.memory.size() + kHeldEntryCost;
   std::string().swap(entry.memory);
   entry.held = false;
   return 0;
