@@ -63,11 +63,11 @@ int write_file(const std::string& path, uint64_t offset, std::string_view data, 
   return err;
 }
 
-// Held blocks take at most an eighth of the cache, and 64 MiB, counting
+// Held blocks take at most an eighth of the cache, and 32 MiB, counting
 // each one's entry as well as its data (a tree of tiny files must not hold
 // millions of them).
 constexpr uint64_t kHeldEntryCost = 256;
-uint64_t held_limit_for(uint64_t max_bytes) { return std::min<uint64_t>(64ull << 20, max_bytes / 8); }
+uint64_t held_limit_for(uint64_t max_bytes) { return std::min<uint64_t>(32ull << 20, max_bytes / 8); }
 
 }  // namespace
 
