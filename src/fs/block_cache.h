@@ -30,8 +30,8 @@
 // Small new blocks are held in memory instead of a file: a block with
 // nothing to load (past the end of its file) whose data ends within
 // block_size / 4, up to a budget of held bytes (an eighth of the cache, at
-// most 32 MiB). Copying a tree of small
-// files then creates no cache file per file. A held block moves to a file
+// most 32 MiB). Copying a tree of small files then creates no cache file
+// per file. A held block moves to a file
 // when it grows past that bound and when its inode is fsync'd (so fsync'd
 // data survives a crash as before; unsynced data may be lost, as POSIX
 // allows). Once uploaded it stays in memory, clean, until newer held blocks
