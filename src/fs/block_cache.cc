@@ -468,7 +468,7 @@ int BlockCache::write(uint64_t ino, uint64_t blockno, uint32_t offset, std::stri
   wait_for_dirty_room(lock);
   const bool whole_block = offset == 0 && data.size() == options_.block_size;
   const uint64_t end = offset + data.size();
-  const bool small = end <= options_.block_size / 4;
+  const bool small = is_small(end);
   Entry* entry = nullptr;
   int err = acquire(lock, key, !whole_block && !past_end, true, &entry, /*may_hold=*/small && past_end);
   if (err != 0) return err;
@@ -775,7 +775,7 @@ void BlockCache::writeback_loop() {
                                                     : options_.writeback_delay;
       if (!flush_requested_ && !pressure && now - e.dirtied_at < delay) continue;
       e.uploading = true;
-      if (options_.pack_small_blocks && e.size <= options_.block_size / 4) {
+      if (options_.pack_small_blocks && is_small(e.size)) {
         small.push_back(key);
       } else {
         enqueue([this, k = key] { upload({k}); });
@@ -839,8 +839,9 @@ void BlockCache::mark_clean_locked(const Key& key, uint64_t id, uint64_t generat
     if (cur->second.held) {
       // Kept for reads until newer held blocks need the room.
       held_clean_.emplace_back(key, id);
-      if (held_clean_.size() > 2 * (held_limit_ / 512 + 64)) {
-        // Mostly removed meanwhile (deleted files): forget those.
+      if (held_clean_.size() > held_limit_ / kHeldEntryCost + 128) {
+        // More than there can be held blocks: most were removed meanwhile
+        // (deleted files); forget those.
         std::deque<std::pair<Key, uint64_t>> kept;
         for (const auto& [k, held_id] : held_clean_) {
           auto e = entries_.find(k);

@@ -31,12 +31,11 @@
 // nothing to load (past the end of its file) whose data ends within
 // block_size / 4, up to a budget of held bytes (an eighth of the cache, at
 // most 32 MiB). Copying a tree of small files then creates no cache file
-// per file. A held block moves to a file
-// when it grows past that bound and when its inode is fsync'd (so fsync'd
-// data survives a crash as before; unsynced data may be lost, as POSIX
-// allows). Once uploaded it stays in memory, clean, until newer held blocks
-// need the room (oldest first), and is then dropped: its data is in the
-// backend. While held blocks fill more than half their budget, blocks of a
+// per file. A held block moves to a file when it grows past that bound and
+// when its inode is fsync'd (so fsync'd data survives a crash as before;
+// unsynced data may be lost, as POSIX allows). Once uploaded it stays in
+// memory, clean, until newer held blocks need the room (oldest first), and
+// is then dropped: its data is in the backend. While held blocks fill more than half their budget, blocks of a
 // file whose last handle was closed go to the backend after a tenth of the
 // write-back delay.
 //
@@ -207,6 +206,9 @@ class BlockCache {
   };
 
   std::string path_of(const Key& key) const;
+  // A block of at most a quarter of the block size: packed with others at
+  // upload, and held in memory when new (see above).
+  bool is_small(uint64_t bytes) const { return bytes <= options_.block_size / 4; }
   // Makes sure the entry exists and holds its data (fetching it when the
   // catalog has it); `need_data` false skips the fetch for whole-block writes.
   // Returns with mu_ held via `lock` and the entry pinned.
