@@ -625,32 +625,49 @@ int FilesystemImpl::list_dir(uint64_t ino, uint64_t /*fh*/, uint64_t offset, con
       attr.st_mode = S_IFDIR;
       if (!emit("..", attr, 2)) return 0;
     }
-    int64_t after = offset <= 2 ? 0 : static_cast<int64_t>(offset - 2);
+    // A chunk of entries at a time, in id order: the subquery picks the
+    // chunk's ids from the name index alone, and only those rows are
+    // joined. A join sorted by id would join every entry after `offset`
+    // for each request: quadratic in a large directory, and about half of
+    // it wasted in a small one (a request takes some 250 entries).
     // With plus, the stored bytes of each non-empty file come with its row
     // (st_blocks), not from a statement of their own per entry.
+    constexpr int64_t kChunk = 256;
     auto& st = plus ? q("SELECT d.id, d.name, d.inode, i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, "
                         "i.atime_ns, i.mtime_ns, i.ctime_ns, i.locked, CASE WHEN i.size > 0 THEN "
                         "(SELECT COALESCE(SUM(length), 0) FROM extents WHERE inode = d.inode) ELSE 0 END "
-                        "FROM dentries d JOIN inodes i ON i.id = d.inode "
-                        "WHERE d.parent = ? AND d.id > ? ORDER BY d.id")
+                        "FROM dentries d JOIN inodes i ON i.id = d.inode WHERE d.id IN "
+                        "(SELECT id FROM dentries WHERE parent = ?1 AND id > ?2 ORDER BY id LIMIT ?3) "
+                        "ORDER BY d.id")
                     : q("SELECT d.id, d.name, d.inode, i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, "
                         "i.atime_ns, i.mtime_ns, i.ctime_ns, i.locked FROM dentries d JOIN inodes i "
-                        "ON i.id = d.inode WHERE d.parent = ? AND d.id > ? ORDER BY d.id");
-    st.bind(ino, after);
-    while (st.step()) {
-      const InodeRow entry = inode_from(st, 3, static_cast<uint64_t>(st.int64(2)));
-      const uint64_t next = static_cast<uint64_t>(st.int64(0)) + 2;
-      attr = {};
-      if (plus) {
-        stat_locked(entry, &attr, static_cast<uint64_t>(st.int64(13)));
-      } else {
-        attr.st_ino = entry.id;
-        attr.st_mode = entry.mode;
+                        "ON i.id = d.inode WHERE d.id IN "
+                        "(SELECT id FROM dentries WHERE parent = ?1 AND id > ?2 ORDER BY id LIMIT ?3) "
+                        "ORDER BY d.id");
+    int64_t after = offset <= 2 ? 0 : static_cast<int64_t>(offset - 2);
+    for (bool full = false; !full;) {
+      st.bind(ino, after, kChunk);
+      int64_t rows = 0;
+      while (st.step()) {
+        ++rows;
+        const InodeRow entry = inode_from(st, 3, static_cast<uint64_t>(st.int64(2)));
+        after = st.int64(0);
+        attr = {};
+        if (plus) {
+          stat_locked(entry, &attr, static_cast<uint64_t>(st.int64(13)));
+        } else {
+          attr.st_ino = entry.id;
+          attr.st_mode = entry.mode;
+        }
+        if (!emit(st.blob(1), attr, static_cast<uint64_t>(after) + 2)) {
+          full = true;
+          break;
+        }
+        if (plus) lookups_[entry.id]++;
       }
-      if (!emit(st.blob(1), attr, next)) break;
-      if (plus) lookups_[entry.id]++;
+      st.reset();
+      if (rows < kChunk) break;
     }
-    st.reset();
     return 0;
   });
 }
