@@ -27,6 +27,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "fs/attr_cache.h"
 #include "fs/block_cache.h"
@@ -251,6 +252,15 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   std::unordered_map<uint64_t, uint64_t> open_count_;  // inode -> open handles
   std::unordered_map<uint64_t, uint64_t> handles_;     // handle -> inode
   uint64_t next_handle_ = 1;
+  // An open directory's listing: the ids of its entries when the listing
+  // began (at offset 0), ascending. Each request joins the next of them:
+  // no request scans the directory again (list_dir()).
+  struct DirCursor {
+    uint64_t ino = 0;
+    bool loaded = false;
+    std::vector<int64_t> ids;
+  };
+  std::unordered_map<uint64_t, DirCursor> dir_cursors_;  // directory handle -> its cursor
 
   std::unique_ptr<BlockCache> cache_;
   std::unique_ptr<MetadataSync> metadata_sync_;  // made in open_all(), once the writer id is known

@@ -582,7 +582,8 @@ int FilesystemImpl::opendir(uint64_t ino, uint64_t* fh) {
     auto row = load_inode(ino);
     if (!row) return ENOENT;
     if (!S_ISDIR(row->mode)) return ENOTDIR;
-    *fh = 0;
+    *fh = next_handle_++;
+    dir_cursors_[*fh].ino = ino;
     return 0;
   });
 }
@@ -601,7 +602,29 @@ int FilesystemImpl::readdirplus(uint64_t ino, uint64_t fh, uint64_t offset, cons
 
 // With `plus`, entries carry full attributes and count as lookups; without,
 // only inode and type matter and no attributes are computed.
-int FilesystemImpl::list_dir(uint64_t ino, uint64_t /*fh*/, uint64_t offset, const DirPlusEmitter& emit,
+namespace {
+constexpr size_t kDirChunk = 256;  // entries joined at a time (a request takes some 250)
+
+// The entries among kDirChunk ids (?2...) that are still in directory ?1.
+template <bool kPlus>
+const char* entries_by_id_sql() {
+  static const std::string sql = [] {
+    std::string text = "SELECT d.id, d.name, d.inode, i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, "
+                       "i.atime_ns, i.mtime_ns, i.ctime_ns, i.locked";
+    if (kPlus) {
+      text += ", CASE WHEN i.size > 0 THEN (SELECT COALESCE(SUM(length), 0) FROM extents "
+              "WHERE inode = d.inode) ELSE 0 END";
+    }
+    text += " FROM dentries d JOIN inodes i ON i.id = d.inode WHERE +d.parent = ?1 AND d.id IN (";
+    for (size_t i = 0; i < kDirChunk; ++i) text += (i == 0 ? "?" : ", ?") + std::to_string(i + 2);
+    text += ") ORDER BY d.id";
+    return text;
+  }();
+  return sql.c_str();
+}
+}  // namespace
+
+int FilesystemImpl::list_dir(uint64_t ino, uint64_t fh, uint64_t offset, const DirPlusEmitter& emit,
                              bool plus) {
   return guarded("readdir", [&] {
     std::lock_guard lock(mu_);
@@ -625,33 +648,22 @@ int FilesystemImpl::list_dir(uint64_t ino, uint64_t /*fh*/, uint64_t offset, con
       attr.st_mode = S_IFDIR;
       if (!emit("..", attr, 2)) return 0;
     }
-    // A chunk of entries at a time, in id order: the subquery picks the
-    // chunk's ids from the name index alone, and only those rows are
-    // joined. A join sorted by id would join every entry after `offset`
-    // for each request: quadratic in a large directory, and about half of
-    // it wasted in a small one (a request takes some 250 entries).
-    // With plus, the stored bytes of each non-empty file come with its row
-    // (st_blocks), not from a statement of their own per entry.
-    constexpr int64_t kChunk = 256;
-    auto& st = plus ? q("SELECT d.id, d.name, d.inode, i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, "
-                        "i.atime_ns, i.mtime_ns, i.ctime_ns, i.locked, CASE WHEN i.size > 0 THEN "
-                        "(SELECT COALESCE(SUM(length), 0) FROM extents WHERE inode = d.inode) ELSE 0 END "
-                        "FROM dentries d JOIN inodes i ON i.id = d.inode WHERE d.id IN "
-                        "(SELECT id FROM dentries WHERE parent = ?1 AND id > ?2 ORDER BY id LIMIT ?3) "
-                        "ORDER BY d.id")
-                    : q("SELECT d.id, d.name, d.inode, i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, "
-                        "i.atime_ns, i.mtime_ns, i.ctime_ns, i.locked FROM dentries d JOIN inodes i "
-                        "ON i.id = d.inode WHERE d.id IN "
-                        "(SELECT id FROM dentries WHERE parent = ?1 AND id > ?2 ORDER BY id LIMIT ?3) "
-                        "ORDER BY d.id");
+    // Entries go in id order, a chunk at a time, and only those a request
+    // takes are joined with their inodes.
+    // - Through an open handle (the kernel's requests), the ids come from the
+    //   handle's cursor, read once when the listing starts: a request costs
+    //   what it returns, however large the directory.
+    // - Without one, a subquery picks the chunk's ids from the name index,
+    //   which scans the directory once a chunk.
+    // (A join sorted by id would join every entry after `offset` for each
+    // request: quadratic in a large directory.) With plus, the stored bytes
+    // of each non-empty file come with its row (st_blocks).
     int64_t after = offset <= 2 ? 0 : static_cast<int64_t>(offset - 2);
-    for (bool full = false; !full;) {
-      st.bind(ino, after, kChunk);
-      int64_t rows = 0;
+    bool full = false;
+    auto emit_rows = [&](sql::Statement& st) {
       while (st.step()) {
-        ++rows;
         const InodeRow entry = inode_from(st, 3, static_cast<uint64_t>(st.int64(2)));
-        after = st.int64(0);
+        const int64_t id = st.int64(0);
         attr = {};
         if (plus) {
           stat_locked(entry, &attr, static_cast<uint64_t>(st.int64(13)));
@@ -659,20 +671,69 @@ int FilesystemImpl::list_dir(uint64_t ino, uint64_t /*fh*/, uint64_t offset, con
           attr.st_ino = entry.id;
           attr.st_mode = entry.mode;
         }
-        if (!emit(st.blob(1), attr, static_cast<uint64_t>(after) + 2)) {
+        if (!emit(st.blob(1), attr, static_cast<uint64_t>(id) + 2)) {
           full = true;
           break;
         }
+        after = id;
         if (plus) lookups_[entry.id]++;
       }
       st.reset();
-      if (rows < kChunk) break;
+    };
+    auto cursor = fh != 0 ? dir_cursors_.find(fh) : dir_cursors_.end();
+    if (cursor != dir_cursors_.end() && cursor->second.ino == ino) {
+      DirCursor& c = cursor->second;
+      if (!c.loaded || after == 0) {  // the listing starts (or starts over)
+        c.ids.clear();
+        auto& ids = q("SELECT id FROM dentries WHERE parent = ? ORDER BY id").bind(ino);
+        while (ids.step()) c.ids.push_back(ids.int64(0));
+        ids.reset();
+        c.loaded = true;
+      }
+      // An entry gone since is not found; one moved elsewhere has another parent.
+      auto& st = q(plus ? entries_by_id_sql<true>() : entries_by_id_sql<false>());
+      size_t pos = static_cast<size_t>(std::upper_bound(c.ids.begin(), c.ids.end(), after) - c.ids.begin());
+      while (!full && pos < c.ids.size()) {
+        st.reset();
+        st.bind_at(1, static_cast<int64_t>(ino));
+        for (size_t i = 0; i < kDirChunk; ++i) {
+          if (pos + i < c.ids.size()) {
+            st.bind_at(static_cast<int>(i) + 2, c.ids[pos + i]);
+          } else {
+            st.bind_null_at(static_cast<int>(i) + 2);
+          }
+        }
+        pos += kDirChunk;
+        emit_rows(st);
+      }
+      return 0;
+    }
+    auto& st = q(plus ? "SELECT d.id, d.name, d.inode, i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, "
+                        "i.atime_ns, i.mtime_ns, i.ctime_ns, i.locked, CASE WHEN i.size > 0 THEN "
+                        "(SELECT COALESCE(SUM(length), 0) FROM extents WHERE inode = d.inode) ELSE 0 END "
+                        "FROM dentries d JOIN inodes i ON i.id = d.inode WHERE d.id IN "
+                        "(SELECT id FROM dentries WHERE parent = ?1 AND id > ?2 ORDER BY id LIMIT ?3) "
+                        "ORDER BY d.id"
+                      : "SELECT d.id, d.name, d.inode, i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, "
+                        "i.atime_ns, i.mtime_ns, i.ctime_ns, i.locked FROM dentries d JOIN inodes i "
+                        "ON i.id = d.inode WHERE d.id IN "
+                        "(SELECT id FROM dentries WHERE parent = ?1 AND id > ?2 ORDER BY id LIMIT ?3) "
+                        "ORDER BY d.id");
+    while (!full) {
+      const int64_t chunk_after = after;
+      st.bind(ino, after, static_cast<int64_t>(kDirChunk));
+      emit_rows(st);
+      if (!full && after == chunk_after) break;  // the chunk was empty: the end
     }
     return 0;
   });
 }
 
-int FilesystemImpl::releasedir(uint64_t, uint64_t) { return 0; }
+int FilesystemImpl::releasedir(uint64_t, uint64_t fh) {
+  std::lock_guard lock(mu_);
+  dir_cursors_.erase(fh);
+  return 0;
+}
 
 int FilesystemImpl::fsyncdir(uint64_t, uint64_t, bool) {
   return guarded("fsyncdir", [&] {

@@ -49,6 +49,15 @@ class Statement {
     (bind_one(index++, args), ...);
     return *this;
   }
+  // Binds parameter `index` alone (after bind() or reset(): no reset here).
+  Statement& bind_at(int index, int64_t value) {
+    bind_one(index, value);
+    return *this;
+  }
+  Statement& bind_null_at(int index) {
+    bind_one(index, nullptr);
+    return *this;
+  }
   // Advances to the next row; false when done. Errors throw sql::Error
   // (caught at the Filesystem boundary and turned into EIO).
   bool step();

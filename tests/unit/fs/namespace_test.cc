@@ -4,8 +4,10 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "fs_test_util.h"
 
@@ -76,8 +78,13 @@ TEST_F(NamespaceTest, ListingALargeDirectoryInPiecesGivesEveryEntryOnce) {
     made.insert(name);
     create(d, name);
   }
-  for (auto [plus, per_call] : {std::pair{false, 50}, std::pair{true, 50}, std::pair{false, 300},
-                                std::pair{true, 300}}) {
+  uint64_t handle = 0;
+  ASSERT_EQ(fs_->opendir(d, &handle), 0);
+  ASSERT_NE(handle, 0u);
+  // Without a handle (the tree commands) and through one (the kernel).
+  for (auto [plus, per_call, fh] : {std::tuple{false, 50, uint64_t{0}}, std::tuple{true, 50, uint64_t{0}},
+                                    std::tuple{false, 300, uint64_t{0}}, std::tuple{true, 300, uint64_t{0}},
+                                    std::tuple{false, 50, handle}, std::tuple{true, 300, handle}}) {
     std::vector<std::string> seen;
     uint64_t offset = 0;
     for (int calls = 0; calls < 100; ++calls) {
@@ -89,9 +96,9 @@ TEST_F(NamespaceTest, ListingALargeDirectoryInPiecesGivesEveryEntryOnce) {
         offset = next;
         return true;
       };
-      int err = plus ? fs_->readdirplus(d, 0, offset, [&](std::string_view name, const struct stat&, uint64_t next) {
+      int err = plus ? fs_->readdirplus(d, fh, offset, [&](std::string_view name, const struct stat&, uint64_t next) {
         return take(name, next);
-      }) : fs_->readdir(d, 0, offset, [&](std::string_view name, uint64_t, mode_t, uint64_t next) {
+      }) : fs_->readdir(d, fh, offset, [&](std::string_view name, uint64_t, mode_t, uint64_t next) {
         return take(name, next);
       });
       ASSERT_EQ(err, 0);
@@ -101,6 +108,41 @@ TEST_F(NamespaceTest, ListingALargeDirectoryInPiecesGivesEveryEntryOnce) {
     std::set<std::string> names(seen.begin() + 2, seen.end());
     EXPECT_EQ(names, made) << (plus ? "readdirplus" : "readdir");
   }
+  ASSERT_EQ(fs_->releasedir(d, handle), 0);
+}
+
+// Through a handle the listing is of the entries there when it began (or
+// began again at offset 0): one removed meanwhile is not listed, one added
+// shows at the next start.
+TEST_F(NamespaceTest, AListingThroughAHandleSkipsRemovedEntriesAndStartsOverAtZero) {
+  const uint64_t d = mkdir(kRootInode, "dir");
+  for (int i = 0; i < 600; ++i) create(d, "f" + std::to_string(i));
+  uint64_t handle = 0;
+  ASSERT_EQ(fs_->opendir(d, &handle), 0);
+  auto list = [&](uint64_t from, size_t budget, uint64_t* offset) {
+    std::vector<std::string> names;
+    EXPECT_EQ(fs_->readdir(d, handle, from, [&](std::string_view name, uint64_t, mode_t, uint64_t next) {
+      if (names.size() == budget) return false;
+      if (name != "." && name != "..") names.emplace_back(name);
+      *offset = next;
+      return true;
+    }), 0);
+    return names;
+  };
+  uint64_t offset = 0;
+  std::vector<std::string> first = list(0, 100, &offset);
+  ASSERT_EQ(first.size(), 100u);
+  ASSERT_EQ(fs_->unlink(d, "f500"), 0);
+  create(d, "late");
+  std::vector<std::string> rest = list(offset, 1000, &offset);
+  EXPECT_EQ(first.size() + rest.size(), 599u);
+  EXPECT_EQ(std::count(rest.begin(), rest.end(), "f500"), 0);
+  EXPECT_EQ(std::count(rest.begin(), rest.end(), "f599"), 1);
+  EXPECT_EQ(std::count(rest.begin(), rest.end(), "late"), 0);
+  std::vector<std::string> again = list(0, 1000, &offset);
+  EXPECT_EQ(again.size(), 600u);
+  EXPECT_EQ(std::count(again.begin(), again.end(), "late"), 1);
+  ASSERT_EQ(fs_->releasedir(d, handle), 0);
 }
 
 TEST_F(NamespaceTest, RenameReplaceNoReplaceAndExchange) {
