@@ -81,7 +81,7 @@ TEST_F(NamespaceTest, ListingALargeDirectoryInPiecesGivesEveryEntryOnce) {
   uint64_t handle = 0;
   ASSERT_EQ(fs_->opendir(d, &handle), 0);
   ASSERT_NE(handle, 0u);
-  // Without a handle (the tree commands) and through one (the kernel).
+  // Without a handle (a library caller) and through one (the FUSE adapter).
   for (auto [plus, per_call, fh] : {std::tuple{false, 50, uint64_t{0}}, std::tuple{true, 50, uint64_t{0}},
                                     std::tuple{false, 300, uint64_t{0}}, std::tuple{true, 300, uint64_t{0}},
                                     std::tuple{false, 50, handle}, std::tuple{true, 300, handle}}) {
