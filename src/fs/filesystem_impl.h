@@ -141,6 +141,12 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   // Under mu_: keeps `row` (as the database has it) in attrs_, with its
   // stored extents' bytes (asked for unless given), which it returns.
   uint64_t remember_locked(const InodeRow& row, std::optional<uint64_t> stored_bytes = std::nullopt);
+  // Opens the group commit's transaction if none is open and batching is on
+  // (q() does it before each statement). Under mu_.
+  void join_batch();
+  // The rows of directory `dir` and inode `ino` (link, unlink); false if
+  // either is gone.
+  bool load_dir_and_inode(uint64_t dir, uint64_t ino, InodeRow* dir_row, InodeRow* row);
   // The attributes of `row` with `stored_bytes` of stored extents; needs no lock.
   void fill_stat(const InodeRow& row, uint64_t stored_bytes, struct stat* st) const;
   std::optional<uint64_t> find_entry(uint64_t parent, std::string_view name);

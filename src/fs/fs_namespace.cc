@@ -38,12 +38,16 @@ void log_internal_error(const char* op, const char* what) {
   log::error("internal error in {}: {}", op, what);
 }
 
-sql::Statement& FilesystemImpl::q(const char* sql) {
+void FilesystemImpl::join_batch() {
   if (batching_ && !db_.in_transaction() && !cache_disk_low()) {
     db_.exec("BEGIN");
     batch_opened_ = std::chrono::steady_clock::now();
     batch_cv_.notify_one();
   }
+}
+
+sql::Statement& FilesystemImpl::q(const char* sql) {
+  join_batch();
   auto it = statements_.find(sql);
   if (it == statements_.end()) it = statements_.emplace(sql, db_.prepare(sql)).first;
   return it->second;
@@ -379,24 +383,46 @@ void FilesystemImpl::purge_inode(uint64_t ino) {
   if (cache_->drop(ino, 0)) commit_requested_ = true;
 }
 
+bool FilesystemImpl::load_dir_and_inode(uint64_t dir, uint64_t ino, InodeRow* dir_row, InodeRow* row) {
+  // From the attribute cache, which is never older than the database
+  // (attr_cache.h): link and unlink put the directory's row back, so the
+  // next one into the same directory (cp -al, rm -rf) finds it there.
+  auto cached_dir = attrs_.get(dir);
+  auto cached_row = attrs_.get(ino);
+  if (cached_dir && cached_row) {
+    *dir_row = cached_dir->row;
+    *row = cached_row->row;
+    return true;
+  }
+  auto& st = q("SELECT d.mode, d.uid, d.gid, d.size, d.rdev, d.nlink, d.atime_ns, d.mtime_ns, d.ctime_ns, d.locked, "
+               "i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, i.atime_ns, i.mtime_ns, i.ctime_ns, i.locked "
+               "FROM inodes d, inodes i WHERE d.id = ? AND i.id = ?")
+                 .bind(dir, ino);
+  const bool found = st.step();
+  if (found) {
+    *dir_row = inode_from(st, 0, dir);
+    *row = inode_from(st, 10, ino);
+  }
+  st.reset();
+  return found;
+}
+
 int FilesystemImpl::unlink(uint64_t parent, std::string_view name) {
   return guarded("unlink", [&] {
     std::lock_guard lock(mu_);
-    // The entry, its inode and whether the directory is locked, in one query.
-    auto& st = q("SELECT d.id, d.inode, p.locked, i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, i.atime_ns, "
-                 "i.mtime_ns, i.ctime_ns, i.locked FROM dentries d JOIN inodes i ON i.id = d.inode "
-                 "JOIN inodes p ON p.id = d.parent WHERE d.parent = ? AND d.name = ?")
-                   .bind(parent, name);
-    if (!st.step()) {
-      st.reset();
+    auto& entry = q("SELECT id, inode FROM dentries WHERE parent = ? AND name = ?").bind(parent, name);
+    if (!entry.step()) {
+      entry.reset();
       return ENOENT;
     }
-    const int64_t dentry = st.int64(0);
-    const bool parent_locked = st.int64(2) != 0;
-    const InodeRow row = inode_from(st, 3, static_cast<uint64_t>(st.int64(1)));
-    st.reset();
+    const int64_t dentry = entry.int64(0);
+    const auto ino = static_cast<uint64_t>(entry.int64(1));
+    entry.reset();
+    InodeRow row;
+    InodeRow parent_row;
+    if (!load_dir_and_inode(parent, ino, &parent_row, &row)) return ENOENT;
     if (S_ISDIR(row.mode)) return EISDIR;
-    if (row.locked || parent_locked) return EPERM;
+    if (row.locked || parent_row.locked) return EPERM;
     // The name goes before the link count drops, so a failure between them
     // leaves an inode with a link too many (fsck's to find), never a name
     // without its inode: no savepoint needed inside a batch.
@@ -406,6 +432,8 @@ int FilesystemImpl::unlink(uint64_t parent, std::string_view name) {
     touch_dir(parent, now);
     drop_link(row, now);
     txn.commit();
+    parent_row.mtime_ns = parent_row.ctime_ns = now;
+    remember_locked(parent_row, uint64_t{0});  // rm -rf: the next unlink here finds it
     return 0;
   });
 }
@@ -541,36 +569,33 @@ int FilesystemImpl::link(uint64_t ino, uint64_t new_parent, std::string_view new
   return guarded("link", [&] {
     if (new_name.size() > kMaxNameLength) return ENAMETOOLONG;
     std::lock_guard lock(mu_);
-    // The inode, the directory and whether the name is taken, in one query.
-    auto& st = q("SELECT p.mode, p.locked, EXISTS (SELECT 1 FROM dentries WHERE parent = ?1 AND name = ?2), "
-                 "i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, i.atime_ns, i.mtime_ns, i.ctime_ns, i.locked "
-                 "FROM inodes p, inodes i WHERE p.id = ?1 AND i.id = ?3")
-                   .bind(new_parent, new_name, ino);
-    if (!st.step()) {
-      st.reset();
-      return ENOENT;
-    }
-    const uint32_t parent_mode = static_cast<uint32_t>(st.int64(0));
-    const bool parent_locked = st.int64(1) != 0;
-    const bool taken = st.int64(2) != 0;
-    InodeRow row = inode_from(st, 3, ino);
-    st.reset();
+    InodeRow row;
+    InodeRow parent;
+    if (!load_dir_and_inode(new_parent, ino, &parent, &row)) return ENOENT;
     if (S_ISDIR(row.mode) || row.locked) return EPERM;
-    if (!S_ISDIR(parent_mode)) return ENOTDIR;
-    if (parent_locked) return EPERM;
-    if (taken) return EEXIST;
+    if (!S_ISDIR(parent.mode)) return ENOTDIR;
+    if (parent.locked) return EPERM;
     // The link count rises before the name exists, so a failure between
     // them leaves a link too many (fsck's to find), never a name the count
-    // does not cover: no savepoint needed inside a batch.
+    // does not cover: no savepoint needed inside a batch. A name already
+    // taken (the unique index) puts the count back.
+    join_batch();  // the rows may have come from the cache, without a statement
     sql::Transaction txn(db_, sql::Transaction::Nesting::kJoin);
     const int64_t now = now_ns();
-    row.nlink++;
-    row.ctime_ns = now;
-    set_link_count(ino, row.nlink, now);
-    add_entry(new_parent, new_name, ino);
+    set_link_count(ino, row.nlink + 1, now);
+    q("INSERT OR IGNORE INTO dentries(parent, name, inode) VALUES (?, ?, ?)").bind(new_parent, new_name, ino).run();
+    if (db_.changes() == 0) {
+      q("UPDATE inodes SET nlink = ?, ctime_ns = ? WHERE id = ?").bind(row.nlink, row.ctime_ns, ino).run();
+      txn.commit();
+      return EEXIST;
+    }
     touch_dir(new_parent, now);
     txn.commit();
+    row.nlink++;
+    row.ctime_ns = now;
     stat_locked(row, attr, attrs_.stored_bytes(ino));  // the row's UPDATE kept them (attr_cache.h)
+    parent.mtime_ns = parent.ctime_ns = now;
+    remember_locked(parent, uint64_t{0});  // a directory stores no extents
     lookups_[ino]++;
     return 0;
   });

@@ -49,6 +49,34 @@ TEST_F(NamespaceTest, CreateLookupAndDirectoryLinkCounts) {
   EXPECT_EQ(fs_->lookup(kRootInode, std::string(256, 'x'), &st), ENAMETOOLONG);
 }
 
+// link() takes its rows from the attribute cache when it can and lets the
+// name index refuse a taken name; the refusal must leave the link count and
+// the directory as they were, in the cache and in the database.
+TEST_F(NamespaceTest, ALinkToATakenNameLeavesTheCountAndTheDirectory) {
+  const uint64_t d = mkdir(kRootInode, "dir");
+  const uint64_t f = create(d, "f");
+  create(d, "taken");
+  struct stat st {};
+  ASSERT_EQ(fs_->link(f, d, "second", &st), 0);
+  EXPECT_EQ(st.st_nlink, 2u);
+  const struct stat dir_before = attr(d);
+  EXPECT_EQ(fs_->link(f, d, "taken", &st), EEXIST);
+  EXPECT_EQ(fs_->link(f, d, "second", &st), EEXIST);
+  EXPECT_EQ(fs_->link(f, f, "x", &st), ENOTDIR);
+  EXPECT_EQ(fs_->link(d, kRootInode, "dirlink", &st), EPERM);
+  EXPECT_EQ(attr(f).st_nlink, 2u);
+  EXPECT_EQ(attr(d).st_mtim.tv_nsec, dir_before.st_mtim.tv_nsec);
+  EXPECT_EQ(list(d), (std::set<std::string>{".", "..", "f", "second", "taken"}));
+  // The database agrees after a remount (no attribute cache): both names go.
+  unmount();
+  mount();
+  EXPECT_EQ(attr(f).st_nlink, 2u);
+  ASSERT_EQ(fs_->unlink(d, "f"), 0);
+  EXPECT_EQ(attr(f).st_nlink, 1u);
+  ASSERT_EQ(fs_->unlink(d, "second"), 0);
+  EXPECT_EQ(fs_->lookup(d, "second", &st), ENOENT);
+}
+
 TEST_F(NamespaceTest, ReaddirResumesFromAnOffset) {
   for (int i = 0; i < 50; ++i) create(kRootInode, "f" + std::to_string(i));
   std::vector<std::pair<std::string, uint64_t>> all;
