@@ -673,22 +673,36 @@ int FilesystemImpl::list_dir(uint64_t ino, uint64_t fh, uint64_t offset, const D
       attr.st_mode = S_IFDIR;
       if (!emit("..", attr, 2)) return 0;
     }
-    // Entries go in id order, a chunk at a time, and only those a request
-    // takes are joined with their inodes.
-    // - Through an open handle (the kernel's requests), the ids come from the
-    //   handle's cursor, read once when the listing starts: a request costs
-    //   what it returns, however large the directory.
-    // - Without one, a subquery picks the chunk's ids from the name index,
-    //   which scans the directory once a chunk.
-    // (A join sorted by id would join every entry after `offset` for each
-    // request: quadratic in a large directory.) With plus, the stored bytes
-    // of each non-empty file come with its row (st_blocks).
-    int64_t after = offset <= 2 ? 0 : static_cast<int64_t>(offset - 2);
-    bool full = false;
-    auto emit_rows = [&](sql::Statement& st) {
+    // Entries go in id order (the cookie), a chunk of ids at a time, and
+    // only those a request takes are joined with their inodes. The ids come
+    // from the directory handle's cursor, read once when the listing starts
+    // (or starts over at offset 0): a request costs what it returns, however
+    // large the directory. A caller without a handle (the library's own
+    // callers) reads them for the call. A join sorted by id would join every
+    // entry after `offset` for each request: quadratic in a large directory.
+    // With plus, the stored bytes of each non-empty file come with its row
+    // (st_blocks).
+    const int64_t after = offset <= 2 ? 0 : static_cast<int64_t>(offset - 2);
+    DirCursor call_cursor;
+    auto found = fh != 0 ? dir_cursors_.find(fh) : dir_cursors_.end();
+    DirCursor& cursor = found != dir_cursors_.end() && found->second.ino == ino ? found->second : call_cursor;
+    if (!cursor.loaded || after == 0) {
+      cursor.ids.clear();
+      auto& ids = q("SELECT id FROM dentries WHERE parent = ? ORDER BY id").bind(ino);
+      while (ids.step()) cursor.ids.push_back(ids.int64(0));
+      ids.reset();
+      cursor.loaded = true;
+    }
+    // An entry gone since is not found; one moved elsewhere has another parent.
+    auto& st = q(plus ? entries_by_id_sql<true>() : entries_by_id_sql<false>());
+    for (auto next = std::upper_bound(cursor.ids.begin(), cursor.ids.end(), after); next != cursor.ids.end();) {
+      st.reset();  // unbound ids are NULL: they match nothing
+      st.bind_at(1, static_cast<int64_t>(ino));
+      for (int param = 2; param < 2 + static_cast<int>(kDirChunk) && next != cursor.ids.end(); ++param) {
+        st.bind_at(param, *next++);
+      }
       while (st.step()) {
         const InodeRow entry = inode_from(st, 3, static_cast<uint64_t>(st.int64(2)));
-        const int64_t id = st.int64(0);
         attr = {};
         if (plus) {
           stat_locked(entry, &attr, static_cast<uint64_t>(st.int64(13)));
@@ -696,60 +710,14 @@ int FilesystemImpl::list_dir(uint64_t ino, uint64_t fh, uint64_t offset, const D
           attr.st_ino = entry.id;
           attr.st_mode = entry.mode;
         }
-        if (!emit(st.blob(1), attr, static_cast<uint64_t>(id) + 2)) {
-          full = true;
-          break;
+        if (!emit(st.blob(1), attr, static_cast<uint64_t>(st.int64(0)) + 2)) {
+          st.reset();
+          return 0;  // the reply is full
         }
-        after = id;
         if (plus) lookups_[entry.id]++;
       }
-      st.reset();
-    };
-    auto cursor = fh != 0 ? dir_cursors_.find(fh) : dir_cursors_.end();
-    if (cursor != dir_cursors_.end() && cursor->second.ino == ino) {
-      DirCursor& c = cursor->second;
-      if (!c.loaded || after == 0) {  // the listing starts (or starts over)
-        c.ids.clear();
-        auto& ids = q("SELECT id FROM dentries WHERE parent = ? ORDER BY id").bind(ino);
-        while (ids.step()) c.ids.push_back(ids.int64(0));
-        ids.reset();
-        c.loaded = true;
-      }
-      // An entry gone since is not found; one moved elsewhere has another parent.
-      auto& st = q(plus ? entries_by_id_sql<true>() : entries_by_id_sql<false>());
-      size_t pos = static_cast<size_t>(std::upper_bound(c.ids.begin(), c.ids.end(), after) - c.ids.begin());
-      while (!full && pos < c.ids.size()) {
-        st.reset();
-        st.bind_at(1, static_cast<int64_t>(ino));
-        for (size_t i = 0; i < kDirChunk; ++i) {
-          if (pos + i < c.ids.size()) {
-            st.bind_at(static_cast<int>(i) + 2, c.ids[pos + i]);
-          } else {
-            st.bind_null_at(static_cast<int>(i) + 2);
-          }
-        }
-        pos += kDirChunk;
-        emit_rows(st);
-      }
-      return 0;
     }
-    auto& st = q(plus ? "SELECT d.id, d.name, d.inode, i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, "
-                        "i.atime_ns, i.mtime_ns, i.ctime_ns, i.locked, CASE WHEN i.size > 0 THEN "
-                        "(SELECT COALESCE(SUM(length), 0) FROM extents WHERE inode = d.inode) ELSE 0 END "
-                        "FROM dentries d JOIN inodes i ON i.id = d.inode WHERE d.id IN "
-                        "(SELECT id FROM dentries WHERE parent = ?1 AND id > ?2 ORDER BY id LIMIT ?3) "
-                        "ORDER BY d.id"
-                      : "SELECT d.id, d.name, d.inode, i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, "
-                        "i.atime_ns, i.mtime_ns, i.ctime_ns, i.locked FROM dentries d JOIN inodes i "
-                        "ON i.id = d.inode WHERE d.id IN "
-                        "(SELECT id FROM dentries WHERE parent = ?1 AND id > ?2 ORDER BY id LIMIT ?3) "
-                        "ORDER BY d.id");
-    while (!full) {
-      const int64_t chunk_after = after;
-      st.bind(ino, after, static_cast<int64_t>(kDirChunk));
-      emit_rows(st);
-      if (!full && after == chunk_after) break;  // the chunk was empty: the end
-    }
+    st.reset();
     return 0;
   });
 }

@@ -54,10 +54,6 @@ class Statement {
     bind_one(index, value);
     return *this;
   }
-  Statement& bind_null_at(int index) {
-    bind_one(index, nullptr);
-    return *this;
-  }
   // Advances to the next row; false when done. Errors throw sql::Error
   // (caught at the Filesystem boundary and turned into EIO).
   bool step();
