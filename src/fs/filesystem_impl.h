@@ -167,7 +167,11 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   bool unsupported_xattr(std::string_view name) const;
   void add_entry(uint64_t parent, std::string_view name, uint64_t ino);
   void remove_entry(uint64_t parent, std::string_view name);
+  // Sets a directory's mtime and ctime to `now`. Given its row, also keeps
+  // the row in attrs_ with the new times (the UPDATE dropped it): the next
+  // link or unlink in it (cp -al, rm -rf) finds it there (load_dir_and_inode()).
   void touch_dir(uint64_t dir, int64_t now);
+  void touch_dir(InodeRow* dir, int64_t now);
   // A new link count, and the ctime it changes.
   void set_link_count(uint64_t ino, uint64_t nlink, int64_t now);
   // Common part of mknod/mkdir/symlink/create: checks the parent and name.

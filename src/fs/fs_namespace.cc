@@ -158,6 +158,12 @@ void FilesystemImpl::touch_dir(uint64_t dir, int64_t now) {
   q("UPDATE inodes SET mtime_ns = ?, ctime_ns = ? WHERE id = ?").bind(now, now, dir).run();
 }
 
+void FilesystemImpl::touch_dir(InodeRow* dir, int64_t now) {
+  touch_dir(dir->id, now);
+  dir->mtime_ns = dir->ctime_ns = now;
+  remember_locked(*dir, uint64_t{0});  // a directory stores no extents
+}
+
 int FilesystemImpl::check_new_entry(uint64_t parent, std::string_view name, InodeRow* parent_row) {
   if (name.size() > kMaxNameLength) return ENAMETOOLONG;
   auto row = load_inode(parent);
@@ -429,11 +435,9 @@ int FilesystemImpl::unlink(uint64_t parent, std::string_view name) {
     sql::Transaction txn(db_, sql::Transaction::Nesting::kJoin);
     const int64_t now = now_ns();
     q("DELETE FROM dentries WHERE id = ?").bind(dentry).run();
-    touch_dir(parent, now);
+    touch_dir(&parent_row, now);
     drop_link(row, now);
     txn.commit();
-    parent_row.mtime_ns = parent_row.ctime_ns = now;
-    remember_locked(parent_row, uint64_t{0});  // rm -rf: the next unlink here finds it
     return 0;
   });
 }
@@ -589,13 +593,11 @@ int FilesystemImpl::link(uint64_t ino, uint64_t new_parent, std::string_view new
       txn.commit();
       return EEXIST;
     }
-    touch_dir(new_parent, now);
+    touch_dir(&parent, now);
     txn.commit();
     row.nlink++;
     row.ctime_ns = now;
     stat_locked(row, attr, attrs_.stored_bytes(ino));  // the row's UPDATE kept them (attr_cache.h)
-    parent.mtime_ns = parent.ctime_ns = now;
-    remember_locked(parent, uint64_t{0});  // a directory stores no extents
     lookups_[ino]++;
     return 0;
   });
