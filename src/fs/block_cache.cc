@@ -383,13 +383,13 @@ void BlockCache::set_size_locked(const Key& key, Entry& entry, uint64_t new_size
 
 void BlockCache::remove_locked(std::map<Key, Entry>::iterator it, bool now) {
   Entry& entry = it->second;
-  if (entry.held) {
+  if (!entry.loading) {
     count_bytes_locked(it->first.first, -static_cast<int64_t>(entry.size));
     if (entry.dirty) dirty_bytes_ -= entry.size;
+  }
+  if (entry.held) {
     held_bytes_ -= entry.memory.size() + kHeldEntryCost;
   } else if (!entry.loading) {
-    count_bytes_locked(it->first.first, -static_cast<int64_t>(entry.size));
-    if (entry.dirty) dirty_bytes_ -= entry.size;
     const std::string path = path_of(it->first);
     // A doomed name never parses as a block's: recover() deletes leftovers.
     std::string doomed = path + ".gone-" + std::to_string(next_doomed_++);

@@ -35,9 +35,9 @@
 // when its inode is fsync'd (so fsync'd data survives a crash as before;
 // unsynced data may be lost, as POSIX allows). Once uploaded it stays in
 // memory, clean, until newer held blocks need the room (oldest first), and
-// is then dropped: its data is in the backend. While held blocks fill more than half their budget, blocks of a
-// file whose last handle was closed go to the backend after a tenth of the
-// write-back delay.
+// is then dropped: its data is in the backend. While held blocks fill more
+// than half their budget, blocks of a file whose last handle was closed go
+// to the backend after a tenth of the write-back delay.
 //
 // Lock order: the catalog's metadata mutex before BlockCache::mu_.
 #pragma once
@@ -261,7 +261,7 @@ class BlockCache {
   std::set<Key> dirty_keys_;  // the dirty entries (write-back scans only them; flush waits for none)
   std::map<uint64_t, uint64_t> last_read_block_;  // inode -> last block read, for read-ahead
   std::set<BlockHash> hashes_in_flight_;          // new blocks being uploaded right now
-  uint64_t held_bytes_ = 0;                        // data of held blocks
+  uint64_t held_bytes_ = 0;                        // held blocks' data, plus kHeldEntryCost each
   uint64_t held_limit_ = 0;                        // set in the constructor
   std::deque<std::pair<Key, uint64_t>> held_clean_;  // held blocks made clean (key, id), oldest first
   uint64_t use_tick_ = 0;
