@@ -17,12 +17,16 @@ using namespace hoardfs;
 
 namespace {
 
-void measure(const char* name, size_t count, const std::function<void(size_t)>& op) {
-  auto start = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < count; ++i) op(i);
+void report(const char* name, size_t count, std::chrono::steady_clock::time_point start) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%-28s %10.0f ops/s %8.1f us/op\n", name, static_cast<double>(count) / seconds,
               seconds * 1e6 / static_cast<double>(count));
+}
+
+void measure(const char* name, size_t count, const std::function<void(size_t)>& op) {
+  auto start = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < count; ++i) op(i);
+  report(name, count, start);
 }
 
 void check(int err, const char* what) {
@@ -69,8 +73,7 @@ int main(int argc, char** argv) {
     // The uploads of those writes would compete with what follows.
     auto start = std::chrono::steady_clock::now();
     fs.flush_cache();
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("%-28s %10.0f ops/s %8.1f us/op\n", "upload of those blocks", files / seconds, seconds * 1e6 / files);
+    report("upload of those blocks", files, start);
   }
   measure("setattr (mtime)", files, [&](size_t i) {
     AttrChanges changes;
@@ -103,8 +106,7 @@ int main(int argc, char** argv) {
       if (in_request < kPerRequest) break;
     }
     fs.releasedir(dir, handle);
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("%-28s %10.0f ops/s %8.1f us/op\n", "readdirplus (per entry)", listed / seconds, seconds * 1e6 / listed);
+    report("readdirplus (per entry)", listed, start);
   }
   measure("link", files, [&](size_t i) { check(fs.link(inodes[i], copy_dir, name(i), &st), "link"); });
   measure("unlink", files, [&](size_t i) { check(fs.unlink(copy_dir, name(i)), "unlink"); });
