@@ -220,7 +220,7 @@ Status FilesystemImpl::open_all() {
                             std::chrono::milliseconds(static_cast<int64_t>(options_.writeback_delay_s * 1000))},
         backend_, codec_, *this);
     for (uint64_t ino : orphans) purge_inode(ino);
-    auto& caps = q("SELECT 1 FROM xattrs WHERE name = ? LIMIT 1").bind(kCapabilityXattr);
+    auto& caps = q(kAnyCapabilitySql);
     capabilities_stored_ = caps.step();
     caps.reset();
   } catch (const std::exception& e) {

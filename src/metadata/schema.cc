@@ -62,7 +62,16 @@ CREATE TABLE IF NOT EXISTS packs (object INTEGER PRIMARY KEY, plain_size INTEGER
 -- every version kept in the backend is at least that one.
 CREATE TABLE IF NOT EXISTS retired (id INTEGER PRIMARY KEY, name TEXT NOT NULL, version INTEGER);
 CREATE INDEX IF NOT EXISTS blocks_by_object ON blocks(object);
+-- The file capabilities alone (rare): kAnyCapabilitySql reads only these
+-- rows, so a mount learns at once whether any file has one, however many
+-- other attributes there are (the table's key starts with the inode).
+CREATE INDEX IF NOT EXISTS xattrs_capabilities ON xattrs(inode) WHERE name = CAST('security.capability' AS BLOB);
 )sql";
+
+// Its WHERE is the index's, word for word: SQLite uses a partial index only
+// for a query whose terms match its condition.
+const char* const kAnyCapabilitySql =
+    "SELECT 1 FROM xattrs WHERE name = CAST('security.capability' AS BLOB) LIMIT 1";
 
 void create_schema(sql::Database& db) {
   db.exec(kSchema);

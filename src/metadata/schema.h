@@ -11,6 +11,10 @@ namespace hoardfs {
 
 inline constexpr int kSchemaVersion = 1;
 
+// One row when any file has a capability (a security.capability attribute),
+// none otherwise; reads the partial index of those attributes.
+extern const char* const kAnyCapabilitySql;
+
 // Creates every table and index in an empty database.
 void create_schema(sql::Database& db);
 
