@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -127,6 +128,10 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   sql::Statement& q(const char* sql);
   // The first column of the first row of `sql` (a COUNT or SUM), 0 if none.
   uint64_t scalar(const char* sql);
+  // Runs `sql`, one row of whole-table figures, on census_db_ without mu_
+  // (after committing the open batch, so they include every change made
+  // before the call) and gives each column in turn to `out`.
+  void census(const char* sql, std::initializer_list<uint64_t*> out);
   std::optional<InodeRow> load_inode(uint64_t ino);
   // The row from columns first..first+9 of `st` (the load_inode() columns, after id).
   static InodeRow inode_from(sql::Statement& st, int first, uint64_t ino);
@@ -257,6 +262,11 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   AttrCache attrs_{kAttrCacheEntries};
   sql::Database db_;
   sql::Checkpointer checkpointer_;  // of db_; stopped before db_ closes
+  // A second connection for statfs() and stats(), whose scans take tens of
+  // milliseconds on a large filesystem: a WAL reader does not stop db_'s
+  // writes, so namespace operations go on meanwhile. Opened at first use.
+  std::mutex census_mu_;  // guards census_db_; never held with mu_
+  sql::Database census_db_;
   std::unordered_map<const char*, sql::Statement> statements_;
   std::unordered_map<uint64_t, uint64_t> lookups_;     // inode -> kernel lookup count
   std::unordered_map<uint64_t, uint64_t> open_count_;  // inode -> open handles

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <stdexcept>
 #include <string_view>
 
 #include "fs/filesystem_impl.h"
@@ -117,6 +118,7 @@ FilesystemImpl::~FilesystemImpl() {
     if (cache_) cache_->stop();
   }
   statements_.clear();
+  census_db_.close();
   db_.close();
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
@@ -458,6 +460,10 @@ Status FilesystemImpl::shutdown() {
   if (!uploaded.is_ok()) log::error("could not upload the metadata: {}", uploaded.to_string());
   cache_->stop();
   {
+    std::lock_guard census_lock(census_mu_);
+    census_db_.close();  // the checkpoint below empties the log only without other readers
+  }
+  {
     std::lock_guard lock(mu_);
     try {
       db_.exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -484,17 +490,36 @@ uint64_t FilesystemImpl::scalar(const char* sql) {
   return v;
 }
 
+void FilesystemImpl::census(const char* sql, std::initializer_list<uint64_t*> out) {
+  {
+    std::lock_guard lock(mu_);
+    try {
+      commit_batch();
+    } catch (const std::exception&) {
+      // commit_batch() said what was lost; the figures are those committed.
+    }
+  }
+  std::lock_guard lock(census_mu_);
+  if (census_db_.handle() == nullptr) {
+    if (Status opened = census_db_.open(db_path_, false); !opened.is_ok()) throw std::runtime_error(opened.to_string());
+    census_db_.exec("PRAGMA cache_size=-2048");  // scans pass through; the OS caches the file
+  }
+  // One statement is one read transaction: the figures agree with each other.
+  auto st = census_db_.prepare(sql);
+  if (!st.step()) return;
+  int column = 0;
+  for (uint64_t* figure : out) *figure = static_cast<uint64_t>(st.int64(column++));
+}
+
 FsStats FilesystemImpl::stats() {
   FsStats s;
   try {
-    std::lock_guard lock(mu_);
-    s.entries = scalar("SELECT COUNT(*) FROM dentries");
-    s.inodes = scalar("SELECT COUNT(*) FROM inodes");
-    s.blocks = scalar("SELECT COUNT(*) FROM blocks");
-    s.data_bytes = scalar("SELECT COALESCE(SUM(length), 0) FROM extents");
-    s.dedup_bytes = scalar("SELECT COALESCE(SUM(size), 0) FROM blocks");
-    s.compressed_bytes = scalar("SELECT COALESCE(SUM(stored_size), 0) FROM objects");
-    s.metadata_bytes = scalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
+    census("SELECT (SELECT COUNT(*) FROM dentries), (SELECT COUNT(*) FROM inodes), (SELECT COUNT(*) FROM blocks), "
+           "(SELECT COALESCE(SUM(length), 0) FROM extents), (SELECT COALESCE(SUM(size), 0) FROM blocks), "
+           "(SELECT COALESCE(SUM(stored_size), 0) FROM objects), "
+           "(SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size())",
+           {&s.entries, &s.inodes, &s.blocks, &s.data_bytes, &s.dedup_bytes, &s.compressed_bytes,
+            &s.metadata_bytes});
   } catch (const std::exception& e) {
     log_internal_error("stats", e.what());
   }
@@ -506,14 +531,13 @@ FsStats FilesystemImpl::stats() {
 }
 
 int FilesystemImpl::statfs(struct statvfs* out) {
-  // Only what statfs reports: each figure is a scan of its table, under the
-  // lock (stats() has seven; rm and df ask for this one).
+  // Only what statfs reports (stats() has seven figures; rm and df ask for
+  // this one).
   uint64_t inodes = 0;
   uint64_t data_bytes = 0;
   try {
-    std::lock_guard lock(mu_);
-    inodes = scalar("SELECT COUNT(*) FROM inodes");
-    data_bytes = scalar("SELECT COALESCE(SUM(length), 0) FROM extents");
+    census("SELECT (SELECT COUNT(*) FROM inodes), (SELECT COALESCE(SUM(length), 0) FROM extents)",
+           {&inodes, &data_bytes});
   } catch (const std::exception& e) {
     log_internal_error("statfs", e.what());
     return EIO;

@@ -1,5 +1,9 @@
 // What survives an unmount, a lost cache and a crash; what the backend sees.
+#include <sys/statvfs.h>
 #include <sys/xattr.h>
+
+#include <atomic>
+#include <thread>
 
 #include "fs_test_util.h"
 
@@ -110,6 +114,43 @@ TEST_F(PersistenceTest, GroupCommitLosesOnlyUnsyncedChangesInACrash) {
   mount();
   EXPECT_EQ(read(lookup(lookup(kRootInode, "dir"), "synced-by-dir")), "");
   EXPECT_EQ(read(lookup(kRootInode, "synced-by-file")), "contents");
+  unmount();
+}
+
+// statfs() and stats() scan on a connection of their own, which sees only
+// committed changes: they commit the open batch first, so their figures
+// include everything done before the call. Namespace changes go on while
+// they run.
+TEST_F(PersistenceTest, UsageFiguresIncludeTheOpenBatchAndRunBesideChanges) {
+  options_.commit_interval_ms = 600000;  // the committer never fires during this test
+  mount();
+  uint64_t d = mkdir(kRootInode, "dir");
+  write(create(d, "a"), 0, std::string(3 * kTestBlock, 'a'));
+  create(d, "b");
+  struct statvfs vfs {};
+  ASSERT_EQ(fs_->statfs(&vfs), 0);
+  EXPECT_EQ(vfs.f_files - vfs.f_ffree, 4u);  // the root, dir, a, b
+  EXPECT_EQ((vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize, 3u * kTestBlock);  // not uploaded yet: dirty bytes
+  FsStats stats = fs_->stats();
+  EXPECT_EQ(stats.inodes, 4u);
+  EXPECT_EQ(stats.entries, 3u);
+
+  std::atomic<bool> done{false};
+  std::thread changes([&] {
+    for (int i = 0; i < 300; ++i) create(d, "f" + std::to_string(i));
+    done = true;
+  });
+  uint64_t last = 0;
+  while (!done) {
+    ASSERT_EQ(fs_->statfs(&vfs), 0);
+    const uint64_t inodes = vfs.f_files - vfs.f_ffree;
+    EXPECT_GE(inodes, last);  // each call sees at least what the one before saw
+    last = inodes;
+  }
+  changes.join();
+  ASSERT_EQ(fs_->statfs(&vfs), 0);
+  EXPECT_EQ(vfs.f_files - vfs.f_ffree, 304u);
+  EXPECT_EQ(fs_->stats().entries, 303u);
   unmount();
 }
 
