@@ -3,13 +3,19 @@
 plain directory of the same disk, side by side.
 
   bench/run_bench.py [--scale F] [--json FILE] [--only NAME ...] [--workdir DIR]
-                     [--io-uring]
+                     [--io-uring] [--repeat N]
 
 Runs as root (it mounts). Each workload runs on a hoardfs mount (local
 backend under --workdir, encryption on, default compression) and on a plain
 directory next to it; the table shows both times, their ratio
 (hoardfs / plain, lower is better) and the daemon's peak RSS. Every figure
 also goes to the JSON file (default bench-results.json).
+
+--repeat N runs the whole selection N times, each time on a new filesystem
+and plain directory, and then prints a last table of medians with each
+workload's range of ratios; the JSON file's "results" then holds the medians
+(peak RSS: the highest) and "runs" every run's figures. On a machine whose
+disk speed wanders from minute to minute, one run's ratio says little.
 
 Workloads (sizes at --scale 1; --scale 0.1 for a quick look):
   write-random   dd bs=1M of 2 GiB of incompressible data, then umount.hoardfs
@@ -67,6 +73,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -269,11 +276,15 @@ def main():
     parser.add_argument("--json", default="bench-results.json")
     parser.add_argument("--only", action="append", default=[])
     parser.add_argument("--workdir", default="/var/tmp")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run the workloads N times and report the median of each figure")
     parser.add_argument("--io-uring", action="store_true", help="mount with -o io_uring (turns the kernel switch on)")
     args = parser.parse_args()
     unknown = [n for n in args.only if n not in WORKLOADS]
     if unknown:
         parser.error(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(WORKLOADS)}")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     if os.geteuid() != 0:
         print("run_bench.py: needs root (mounts through FUSE)", file=sys.stderr)
         sys.exit(2)
@@ -284,13 +295,59 @@ def main():
         with open(URING_SWITCH, "w") as f:
             f.write("Y\n")
         MOUNT_OPTIONS.extend(["-o", "io_uring"])
+    runs = []
+    try:
+        for n in range(args.repeat):
+            if args.repeat > 1:
+                print(f"--- run {n + 1} of {args.repeat}", flush=True)
+            runs.append({})
+            run_suite(args, runs[-1])
+    finally:
+        summary = runs[0] if len(runs) == 1 else summarize(runs)
+        with open(args.json, "w") as f:
+            json.dump({"scale": args.scale, "results": summary, **({"runs": runs} if len(runs) > 1 else {})}, f,
+                      indent=2)
+        if len(runs) > 1:
+            print_summary(summary, len(runs))
+        print(f"figures written to {args.json}")
+
+
+def summarize(runs):
+    """Per workload, the median of each figure over the runs (peak RSS: the
+    highest) and every run's ratio."""
+    summary = {}
+    for name in dict.fromkeys(k for r in runs for k in r):
+        entries = [r[name] for r in runs if name in r]
+        merged = dict(entries[-1])
+        for key in merged:
+            values = [e[key] for e in entries if isinstance(e.get(key), (int, float)) and not isinstance(e.get(key), bool)]
+            if len(values) != len(entries):
+                continue
+            merged[key] = max(values) if key == "daemon_peak_rss" else round(statistics.median(values), 3)
+        if all(e.get("ratio") is not None for e in entries):
+            merged["ratios"] = [e["ratio"] for e in entries]
+        summary[name] = merged
+    return summary
+
+
+def print_summary(summary, count):
+    print(f"--- median of {count} runs (ratio range in brackets)")
+    for name, e in summary.items():
+        if "ratios" not in e:
+            continue
+        print(f"{name:17} hoardfs {e['hoardfs_s']:8.2f} s   plain {e['plain_s']:8.2f} s   ratio {e['ratio']:6.2f}"
+              f" [{min(e['ratios']):.2f}-{max(e['ratios']):.2f}]   daemon RSS {e['daemon_peak_rss'] / MiB:6.0f} MiB",
+              flush=True)
+
+
+def run_suite(args, results):
+    """One run of the selected workloads in a new folder under --workdir; fills `results`."""
     big = max(16, int(2048 * args.scale)) * MiB
     small_files = max(200, int(20000 * args.scale))
     many_files = max(1000, int(100000 * args.scale))
     random_file = max(64, int(1024 * args.scale)) * MiB
     inodes = max(10000, int(1e6 * args.scale))
     base = tempfile.mkdtemp(prefix="hoardfs-bench-", dir=args.workdir)
-    results = {}
     want = (lambda name: not args.only or name in args.only)
 
     def record(name, hoard, plain, rss, extra=None, note=""):
@@ -455,9 +512,6 @@ def main():
         for m in [line.split()[1] for line in open("/proc/mounts") if line.split()[1].startswith(base)]:
             subprocess.run(["fusermount3", "-u", "-z", m])
         shutil.rmtree(base, ignore_errors=True)
-        with open(args.json, "w") as f:
-            json.dump({"scale": args.scale, "results": results}, f, indent=2)
-        print(f"figures written to {args.json}")
 
 
 if __name__ == "__main__":
