@@ -589,7 +589,7 @@ int FilesystemImpl::link(uint64_t ino, uint64_t new_parent, std::string_view new
     set_link_count(ino, row.nlink + 1, now);
     q("INSERT OR IGNORE INTO dentries(parent, name, inode) VALUES (?, ?, ?)").bind(new_parent, new_name, ino).run();
     if (db_.changes() == 0) {
-      q("UPDATE inodes SET nlink = ?, ctime_ns = ? WHERE id = ?").bind(row.nlink, row.ctime_ns, ino).run();
+      set_link_count(ino, row.nlink, row.ctime_ns);  // back as it was
       txn.commit();
       return EEXIST;
     }
