@@ -2,9 +2,11 @@
 // and pushes back on writers when uploads cannot keep up.
 #include <sys/resource.h>
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "backend/memory/memory_backend.h"
 #include "fs_test_util.h"
@@ -288,6 +290,42 @@ TEST_F(CacheTest, HeldBlocksStayWithinTheirBudget) {
   }
   EXPECT_LT(fs_->stats().cache_bytes, 60u * 12 * 1024) << "uploaded held blocks left the cache";
   for (const auto& [ino, data] : files) EXPECT_EQ(read(ino), data);
+}
+
+// While held blocks fill more than half their budget, the blocks of files
+// whose last handle was closed go up after a tenth of the write-back delay;
+// a file still open keeps its block for the whole delay. (The deadline below
+// is shorter than the delay: without the early upload nothing would move.)
+TEST_F(CacheTest, HeldBlocksOfClosedFilesGoUpEarlyWhenTheBudgetFills) {
+  options_.cache_bytes = 16 * kTestBlock;  // held: 128 KiB, half of it 64 KiB
+  options_.writeback_delay_s = 30;         // closed files: 3 s
+  mount();
+  uint64_t open_ino = create(kRootInode, "open");
+  uint64_t open_fh = 0;
+  ASSERT_EQ(fs_->open(open_ino, O_RDWR, &open_fh), 0);
+  const std::string open_data = random_bytes(8 * 1024);
+  size_t written = 0;
+  ASSERT_EQ(fs_->write(open_ino, open_fh, 0, open_data, &written), 0);
+  std::vector<std::pair<uint64_t, std::string>> closed;
+  for (int i = 0; i < 8; ++i) {  // 80 KiB, each written through a handle closed after
+    std::string data = random_bytes(10 * 1024);
+    uint64_t ino = create(kRootInode, "c" + std::to_string(i));
+    write(ino, 0, data);
+    closed.emplace_back(ino, std::move(data));
+  }
+  ASSERT_EQ(fs_->stats().dirty_bytes, open_data.size() + 8 * 10 * 1024);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (fs_->stats().dirty_bytes > open_data.size() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polls the figure; the deadline is the test
+  }
+  EXPECT_EQ(fs_->stats().dirty_bytes, open_data.size()) << "closed files went up early, the open one did not";
+  ASSERT_EQ(fs_->release(open_ino, open_fh), 0);
+  ASSERT_TRUE(fs_->flush_cache().is_ok());
+  unmount();
+  drop_cache();
+  mount();
+  EXPECT_EQ(read(lookup(kRootInode, "open")), open_data);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(read(lookup(kRootInode, "c" + std::to_string(i))), closed[i].second);
 }
 
 }  // namespace
