@@ -51,6 +51,16 @@ struct FuseOptions {
   // POSIX ACLs (FUSE_POSIX_ACL): the kernel enforces the ACLs the filesystem
   // keeps, and leaves the umask to it (FUSE_DONT_MASK).
   bool posix_acl = false;
+  // Writes through a handle opened write-only go straight to the daemon,
+  // past the page cache (FOPEN_DIRECT_IO): a file written by cp, dd or tar
+  // is not copied into page-cache pages of its own on the way (the daemon's
+  // block cache already holds it), which on the benchmark machine made
+  // writing 2 GiB ~10% faster. Such a handle cannot read or be mapped, so
+  // nothing but other handles' cached pages is at stake: from Linux 6.6
+  // (FUSE 7.39) a direct write drops the cached pages it overwrites; before
+  // that, readers would only see the change once the kernel notices the new
+  // mtime. Unset: on when the kernel speaks FUSE 7.39 or later.
+  std::optional<bool> direct_writes;
   // Generic mount flags handed to libfuse unchanged: ro, rw, noatime,
   // nosuid, nodev, noexec, sync, dirsync, relatime, ...
   std::vector<std::string> mount_flags;

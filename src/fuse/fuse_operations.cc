@@ -114,10 +114,12 @@ void op_init(void* userdata, fuse_conn_info* conn) {
     }
   }
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+  const bool drops_overwritten_pages = conn->proto_major > 7 || (conn->proto_major == 7 && conn->proto_minor >= 39);
+  adapter->direct_writes = adapter->options.direct_writes.value_or(drops_overwritten_pages);
   // Listings carry attributes when the kernel finds them useful (ls -l, du, rsync).
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
-  log::debug("fuse: connection ready (max_write {} bytes, max_readahead {} bytes)", conn->max_write,
-             conn->max_readahead);
+  log::debug("fuse: connection ready (protocol 7.{}, max_write {} bytes, max_readahead {} bytes, direct writes {})",
+             conn->proto_minor, conn->max_write, conn->max_readahead, adapter->direct_writes ? "on" : "off");
 }
 
 void op_destroy(void* userdata) {
@@ -277,6 +279,15 @@ void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* 
 
 // --- files ---
 
+// Flags of an open file's reply. All changes go through this mount, so the
+// page cache stays valid between opens (the kernel still drops it when it
+// sees mtime/size change). Write-only handles may bypass it (FuseOptions::
+// direct_writes).
+void set_open_flags(fuse_req_t req, fuse_file_info* fi) {
+  fi->keep_cache = 1;
+  if (context(req).direct_writes && (fi->flags & O_ACCMODE) == O_WRONLY) fi->direct_io = 1;
+}
+
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Filesystem& fs = filesystem(req);
   uint64_t fh = 0;
@@ -286,9 +297,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     return;
   }
   fi->fh = fh;
-  // All changes go through this mount, so the page cache stays valid
-  // between opens (the kernel still drops it when it sees mtime/size change).
-  fi->keep_cache = 1;
+  set_open_flags(req, fi);
   if (fuse_reply_open(req, fi) != 0) fs.release(ino, fh);  // interrupted: no release will come
 }
 
@@ -303,7 +312,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     return;
   }
   fi->fh = fh;
-  fi->keep_cache = 1;
+  set_open_flags(req, fi);
   fuse_entry_param entry = entry_for(req, attr);
   if (fuse_reply_create(req, &entry, fi) != 0) {
     fs.release(attr.st_ino, fh);

@@ -20,6 +20,7 @@ struct AdapterContext {
   UringTransport* uring = nullptr;  // set when requests may come through io_uring
   bool dont_mask = false;           // set at init: the kernel leaves the umask to us
   bool handle_killpriv = false;     // set at init: the kernel leaves clearing setuid/setgid to us
+  bool direct_writes = false;       // set at init: write-only handles bypass the page cache
   // The INIT reply's completion (init_reply.h): whether hooks are in place
   // to make it, the INIT request's id, and the FUSE_* flags to add.
   bool init_hooks = false;

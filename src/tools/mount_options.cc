@@ -60,6 +60,9 @@ Status apply_one(const std::string& option, MountRequest* request) {
     if (name == "allow_root") return request->allow_root = true, Status::ok();
     if (name == "io_uring") return request->io_uring = true, Status::ok();
     if (name == "acl" || name == "noacl") return request->acl = name == "acl", Status::ok();
+    if (name == "direct_writes" || name == "nodirect_writes") {
+      return request->direct_writes = name == "direct_writes", Status::ok();
+    }
     if (is_pass_through_mount_flag(name)) {
       request->mount_flags.push_back(name);
       return Status::ok();
@@ -155,6 +158,7 @@ Result<ResolvedMount> resolve_mount_request(const MountRequest& request) {
   resolved.fuse.io_uring = request.io_uring;
   resolved.fuse.spin_us = request.spin_us;
   resolved.fuse.posix_acl = request.acl;
+  resolved.fuse.direct_writes = request.direct_writes;
   resolved.fuse.mount_flags = request.mount_flags;
   return resolved;
 }

@@ -27,6 +27,7 @@ struct MountRequest {
   bool io_uring = false;  // requests through the kernel's io_uring queues
   std::optional<unsigned> spin_us;  // io_uring: ring threads' polling after metadata requests (unset: auto)
   bool acl = false;       // POSIX ACLs
+  std::optional<bool> direct_writes;  // write-only handles bypass the page cache (unset: by kernel)
   std::string cachedir;  // empty: the default cache root
   std::string cachesize = "4G";
   std::string compress = "zstd-3";
@@ -42,6 +43,7 @@ struct MountRequest {
 
 // Applies one -o list ("rw,noatime,cachedir=/x,_netdev"). Recognized:
 //   fg | foreground, debug, quiet, allow_other, allow_root, io_uring, acl | noacl,
+//   direct_writes | nodirect_writes,
 //   cachedir=D, cachesize=SIZE, compress=C, threads=N, spin=MICROSECONDS,
 //   metadata-upload-interval=S, metadata-versions=N, authfile=F, fsync=local|upload,
 //   backend-options=K=V:FLAG:... (':' separates items because ',' separates -o options),

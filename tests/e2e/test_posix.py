@@ -12,6 +12,7 @@ import errno
 import fcntl
 import hashlib
 import json
+import mmap
 import os
 import subprocess
 import random
@@ -36,6 +37,11 @@ libc = ctypes.CDLL(None, use_errno=True)
 libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
                            ctypes.c_uint]
 libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_long]
+libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
 
 rng = random.Random(20240601)
 
@@ -702,6 +708,85 @@ def fsyncs(m):
     os.sync()
 
 
+def resident_pages(addr, length):
+    """Pages of a mapping that are in the page cache (mincore(2)). Unlike
+    fincore, asks the kernel nothing that could refresh the file's
+    attributes, which would drop its pages once the mtime changed."""
+    pages = (length + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    vec = (ctypes.c_ubyte * pages)()
+    if libc.mincore(ctypes.c_void_p(addr), ctypes.c_size_t(length), vec) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), "mincore")
+    return sum(v & 1 for v in vec)
+
+
+def kernel_drops_pages_on_direct_write():
+    """Linux 6.6 (FUSE 7.39) and later: what hoardfs needs to send writes
+    of write-only handles past the page cache by default."""
+    major, minor = (int(x) for x in os.uname().release.split(".")[:2])
+    return (major, minor) >= (6, 6)
+
+
+def write_only_handles(m, direct=None):
+    """Write-only handles skip the page cache (direct writes) when the kernel
+    drops the cached pages such a write overwrites; whichever way, a reader's
+    read() and mmap see every write at once."""
+    if direct is None:
+        direct = kernel_drops_pages_on_direct_write()
+    d = os.path.join(m, "write-only" if direct else "write-only-cached")
+    os.mkdir(d)
+    # A mapping made before the write: its pages are resident afterwards
+    # only if the write went through the page cache.
+    f = os.path.join(d, "fresh")
+    write_file(f, bytes(MiB))
+    data = randbytes(MiB)
+    rfd = os.open(f, os.O_RDONLY)
+    try:
+        os.posix_fadvise(rfd, 0, 0, os.POSIX_FADV_DONTNEED)
+        addr = libc.mmap(None, MiB, mmap.PROT_READ, mmap.MAP_SHARED, rfd, 0)
+        if addr == ctypes.c_void_p(-1).value:
+            raise OSError(ctypes.get_errno(), "mmap failed")
+        try:
+            check_eq(resident_pages(addr, MiB), 0, "resident pages after POSIX_FADV_DONTNEED")
+            write_file(f, data)  # O_WRONLY
+            expected = 0 if direct else MiB // mmap.PAGESIZE
+            check_eq(resident_pages(addr, MiB), expected, "resident pages after a write-only "
+                     + ("direct" if direct else "cached") + " write")
+            check_eq(ctypes.string_at(addr, MiB) == data, True, "mapping after the write")
+        finally:
+            libc.munmap(ctypes.c_void_p(addr), MiB)
+    finally:
+        os.close(rfd)
+    check_content(f, data, "file written write-only")
+
+    g = os.path.join(d, "shared")
+    old = randbytes(64 * 1024)
+    with open(g, "wb+") as w:  # O_RDWR: through the page cache
+        w.write(old)
+    rfd = os.open(g, os.O_RDONLY)
+    try:
+        check_eq(pread_all(rfd, len(old), 0), old, "first read")
+        with mmap.mmap(rfd, len(old), prot=mmap.PROT_READ) as mapped:
+            check_eq(mapped[:], old, "mapped before the write")
+            patch = b"X" * 100
+            wfd = os.open(g, os.O_WRONLY)
+            try:
+                check_eq(os.pwrite(wfd, patch, 4090), len(patch), "pwrite")
+            finally:
+                os.close(wfd)
+            new = old[:4090] + patch + old[4190:]
+            check_eq(pread_all(rfd, len(old), 0) == new, True, "read() after a write-only write")
+            check_eq(mapped[:] == new, True, "mmap after a write-only write")
+        wfd = os.open(g, os.O_WRONLY | os.O_APPEND)
+        try:
+            os.write(wfd, b"tail")
+        finally:
+            os.close(wfd)
+        check_eq(pread_all(rfd, len(old) + 8, 0) == new + b"tail", True, "read() after an append")
+    finally:
+        os.close(rfd)
+
+
 def locks(m):
     d = os.path.join(m, "locks")
     os.mkdir(d)
@@ -833,6 +918,13 @@ def permissions(m):
     check_content(os.path.join(d, "mine"), b"mine", "file written by uid 65534")
 
 
+def cached_write_only_handles(h):
+    """-o nodirect_writes keeps write-only handles in the page cache."""
+    h.umount()
+    h.mount("--allow-other", "-o", "nodirect_writes")
+    write_only_handles(h.mnt, direct=False)
+
+
 def root_only(h):
     """A root mount without --allow-other goes without default_permissions:
     the daemon then clears setuid itself (FUSE_HANDLE_KILLPRIV) and answers
@@ -916,6 +1008,7 @@ def main():
         checks.run("statfs", statfs, m)
         checks.run("open_unlinked", open_unlinked, h)
         checks.run("fsync", fsyncs, m)
+        checks.run("write_only_handles", write_only_handles, m)
         checks.run("locks", locks, m)
         checks.run("permissions_non_root", permissions, m)
 
@@ -934,6 +1027,7 @@ def main():
             checks.run("intact_after_remount", persistence, h, reference, reference_stats, False)
             checks.run("intact_after_remount_without_cache", persistence, h, reference,
                        reference_stats, True)
+        checks.run("write_only_handles_cached", cached_write_only_handles, h)
         checks.run("root_only_mount", root_only, h)
         checks.run("final_umount", h.umount)
     checks.finish()

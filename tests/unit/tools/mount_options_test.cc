@@ -59,6 +59,22 @@ TEST(MountOptionList, IoUringAndItsPolling) {
   EXPECT_FALSE(apply_mount_option_list("spin", &request).is_ok());
 }
 
+TEST(MountOptionList, DirectWritesFollowTheKernelUnlessSet) {
+  MountRequest request = base_request();
+  auto resolved = resolve_mount_request(request);
+  ASSERT_TRUE(resolved.is_ok());
+  EXPECT_FALSE(resolved->fuse.direct_writes.has_value());  // decided at FUSE init
+  ASSERT_TRUE(apply_mount_option_list("nodirect_writes", &request).is_ok());
+  resolved = resolve_mount_request(request);
+  ASSERT_TRUE(resolved.is_ok());
+  EXPECT_EQ(resolved->fuse.direct_writes, std::optional<bool>(false));
+  ASSERT_TRUE(apply_mount_option_list("direct_writes", &request).is_ok());
+  resolved = resolve_mount_request(request);
+  ASSERT_TRUE(resolved.is_ok());
+  EXPECT_EQ(resolved->fuse.direct_writes, std::optional<bool>(true));
+  EXPECT_FALSE(apply_mount_option_list("direct_writes=1", &request).is_ok());
+}
+
 TEST(MountOptionList, BackendOptionsUseColons) {
   MountRequest request = base_request();
   ASSERT_TRUE(apply_mount_option_list("backend-options=no-ssl:sig=v2", &request).is_ok());
