@@ -3,7 +3,7 @@
 plain directory of the same disk, side by side.
 
   bench/run_bench.py [--scale F] [--json FILE] [--only NAME ...] [--workdir DIR]
-                     [--io-uring] [--repeat N]
+                     [--io-uring] [--repeat N] [--mount-option OPT ...]
 
 Runs as root (it mounts). Each workload runs on a hoardfs mount (local
 backend under --workdir, encryption on, default compression) and on a plain
@@ -279,6 +279,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run the workloads N times and report the median of each figure")
     parser.add_argument("--io-uring", action="store_true", help="mount with -o io_uring (turns the kernel switch on)")
+    parser.add_argument("--mount-option", action="append", default=[], metavar="OPT",
+                        help="pass -o OPT to mount.hoardfs (e.g. nodirect_writes, for an A/B comparison)")
     args = parser.parse_args()
     unknown = [n for n in args.only if n not in WORKLOADS]
     if unknown:
@@ -295,6 +297,8 @@ def main():
         with open(URING_SWITCH, "w") as f:
             f.write("Y\n")
         MOUNT_OPTIONS.extend(["-o", "io_uring"])
+    for option in args.mount_option:
+        MOUNT_OPTIONS.extend(["-o", option])
     runs = []
     try:
         for n in range(args.repeat):
