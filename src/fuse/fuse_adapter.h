@@ -55,7 +55,7 @@ struct FuseOptions {
   // past the page cache (FOPEN_DIRECT_IO): a file written by cp, dd or tar
   // is not copied into page-cache pages of its own on the way (the daemon's
   // block cache already holds it), which on the benchmark machine made
-  // writing 2 GiB ~10% faster. Such a handle cannot read or be mapped, so
+  // writing 2 GiB and unmounting 10-16% faster. Such a handle cannot read or be mapped, so
   // nothing but other handles' cached pages is at stake: from Linux 6.6
   // (FUSE 7.39) a direct write drops the cached pages it overwrites; before
   // that, readers would only see the change once the kernel notices the new
