@@ -2,30 +2,40 @@
 #include "fuse/device_loop.h"
 
 #define FUSE_USE_VERSION 314
-#include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <linux/fuse.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <vector>
 
 #include "hoardfs/log.h"
 
 namespace hoardfs::fuse_internal {
 namespace {
 
-// A thread asleep in poll() looks at the session's exit flag this often: a
-// signal sets it (fuse_set_signal_handlers) without waking every thread.
-constexpr int kExitCheckMs = 500;
+// The signal that interrupts the device reads of the serving threads when
+// the session ends by a signal (fuse_set_signal_handlers only sets the
+// session's exit flag). Its handler does nothing; it is installed without
+// SA_RESTART, so that a blocked read returns EINTR.
+constexpr int kWakeSignal = SIGUSR2;
+// How often the main thread looks at the exit flag, and how often it
+// repeats the wake signal to threads that still read (one may have been
+// about to block when the first one came).
+constexpr auto kExitCheck = std::chrono::milliseconds(500);
+constexpr auto kWakeRepeat = std::chrono::milliseconds(20);
+
+void ignore_wake(int) {}
 
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -57,31 +67,50 @@ class DeviceLoop {
       : session_(session), fd_(fuse_session_fd(session)), config_(config) {}
 
   std::optional<int> run() {
-    int flags = ::fcntl(fd_, F_GETFL);
-    if (flags < 0 || ::fcntl(fd_, F_SETFL, flags | O_NONBLOCK) < 0) {
-      log::warning("fuse: cannot make the device non-blocking ({}); not polling", std::strerror(errno));
+    struct sigaction wake {}, previous {};
+    wake.sa_handler = ignore_wake;
+    sigemptyset(&wake.sa_mask);
+    if (::sigaction(kWakeSignal, &wake, &previous) != 0) {
+      log::warning("fuse: cannot install the wake signal ({}); not polling", std::strerror(errno));
       return std::nullopt;
     }
     {
       std::lock_guard lock(mutex_);
-      threads_ = 1;
+      start_thread();
     }
-    serve();
-    std::vector<std::thread> started;
+    // The session ends by unmount (every read fails with ENODEV), by a
+    // device error, or by a signal; the last only sets the exit flag.
     {
-      std::lock_guard lock(mutex_);
-      started.swap(started_);
+      std::unique_lock lock(mutex_);
+      while (!stopping_.load() && fuse_session_exited(session_) == 0) main_cv_.wait_for(lock, kExitCheck);
     }
-    for (std::thread& thread : started) thread.join();
+    stop();
+    {
+      std::unique_lock lock(mutex_);
+      while (!threads_.empty()) {
+        for (Thread& thread : threads_) {
+          if (thread.reading.load()) ::pthread_kill(thread.handle.native_handle(), kWakeSignal);
+        }
+        main_cv_.wait_for(lock, kWakeRepeat);
+        reap_locked();
+      }
+    }
+    ::sigaction(kWakeSignal, &previous, nullptr);
     return error_.load();
   }
 
  private:
-  void serve() {
+  struct Thread {
+    std::thread handle;
+    std::atomic<bool> reading{false};  // in (or about to enter) a device read
+    bool done = false;
+  };
+
+  void serve(Thread& self) {
     fuse_buf buf{};
     for (;;) {
       waiting_.fetch_add(1);
-      bool got = next_request(buf);
+      bool got = next_request(buf, self);
       int still_waiting = waiting_.fetch_sub(1) - 1;
       if (!got) break;
       if (still_waiting == 0) add_waiter();
@@ -93,29 +122,38 @@ class DeviceLoop {
     }
     std::free(buf.mem);
     stop();
+    std::lock_guard lock(mutex_);
+    self.done = true;
+    main_cv_.notify_all();
   }
 
-  // Waits for a request (polling within the window, else in poll()); false
-  // once the session has ended.
-  bool next_request(fuse_buf& buf) {
+  // Waits for a request: within the window by asking the device whether one
+  // is queued (yielding the CPU between looks), else asleep in a read, which
+  // the kernel wakes for one request at a time. False once the session has
+  // ended.
+  bool next_request(fuse_buf& buf, Thread& self) {
     for (;;) {
-      if (stopping_.load() || fuse_session_exited(session_) != 0) return false;
-      int rc = fuse_session_receive_buf(session_, &buf);
-      if (rc > 0) return true;
-      if (rc == 0) return false;  // unmounted (ENODEV), or the session exited
-      if (rc == -EINTR) continue;
-      if (rc != -EAGAIN) {
-        log::error("fuse: reading the device: {}", std::strerror(-rc));
-        error_.store(rc);
-        fuse_session_exit(session_);
+      self.reading.store(true);
+      if (stopping_.load() || fuse_session_exited(session_) != 0) {
+        self.reading.store(false);
         return false;
       }
       if (now_ns() - last_metadata_ns_.load(std::memory_order_relaxed) < config_.spin_window_ns) {
-        sched_yield();
-        continue;
+        pollfd device{fd_, POLLIN, 0};
+        if (::poll(&device, 1, 0) == 0) {
+          sched_yield();
+          continue;
+        }
       }
-      pollfd device{fd_, POLLIN, 0};
-      ::poll(&device, 1, kExitCheckMs);  // POLLERR once the connection is gone: the read says ENODEV
+      int rc = fuse_session_receive_buf(session_, &buf);
+      self.reading.store(false);
+      if (rc > 0) return true;
+      if (rc == 0) return false;  // unmounted (ENODEV), or the session exited
+      if (rc == -EINTR || rc == -EAGAIN) continue;
+      log::error("fuse: reading the device: {}", std::strerror(-rc));
+      error_.store(rc);
+      fuse_session_exit(session_);
+      return false;
     }
   }
 
@@ -128,9 +166,24 @@ class DeviceLoop {
     if (parked_ > wake_tokens_) {
       ++wake_tokens_;
       parked_cv_.notify_one();
-    } else if (threads_ < config_.max_threads) {
-      ++threads_;
-      started_.emplace_back([this] { serve(); });
+    } else if (threads_.size() < config_.max_threads) {
+      start_thread();
+    }
+  }
+
+  void start_thread() {
+    Thread& thread = threads_.emplace_back();
+    thread.handle = std::thread([this, &thread] { serve(thread); });
+  }
+
+  void reap_locked() {
+    for (auto it = threads_.begin(); it != threads_.end();) {
+      if (it->done) {
+        it->handle.join();  // it has set done as its last step
+        it = threads_.erase(it);
+      } else {
+        ++it;
+      }
     }
   }
 
@@ -149,21 +202,22 @@ class DeviceLoop {
     std::lock_guard lock(mutex_);
     stopping_.store(true);
     parked_cv_.notify_all();
+    main_cv_.notify_all();
   }
 
   fuse_session* const session_;
   const int fd_;
   const DeviceLoopConfig config_;
-  std::atomic<int> waiting_{0};      // threads in next_request()
+  std::atomic<int> waiting_{0};  // threads in next_request()
   std::atomic<bool> stopping_{false};
   std::atomic<int> error_{0};
   std::atomic<int64_t> last_metadata_ns_{0};
   std::mutex mutex_;  // guards what follows
   std::condition_variable parked_cv_;
-  unsigned threads_ = 0;  // serving threads, parked ones included
+  std::condition_variable main_cv_;  // a thread ended, or the loop stops
+  std::list<Thread> threads_;        // serving threads, parked ones included (a list: they keep their address)
   unsigned parked_ = 0;
   unsigned wake_tokens_ = 0;  // parked threads asked to wake
-  std::vector<std::thread> started_;
 };
 
 }  // namespace

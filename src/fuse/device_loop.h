@@ -14,8 +14,9 @@
 // kernel allows them; this loop serves everyone else.
 //
 // Threads: at most `cpus` threads wait for the device at a time (more
-// would only multiply the wake-ups once the window closes and they sleep
-// in poll()); a thread that finishes a request while that many wait parks
+// would only take turns polling on the same CPUs); outside the window they
+// sleep in epoll_wait() on the device with EPOLLEXCLUSIVE, so that a
+// request wakes one of them, as a blocking read would. A thread that finishes a request while that many wait parks
 // on a condition variable. When the last waiter takes a request, a parked
 // thread is woken, or a new one started (up to max_threads), so that a
 // request that blocks (fsync waiting for uploads, a backend fetch) never
