@@ -38,17 +38,15 @@ struct FuseOptions {
   // Take requests through the kernel's per-CPU io_uring queues when the
   // kernel offers them (fuse.enable_uring=Y); else /dev/fuse as usual.
   bool io_uring = false;
-  // After a request other than a read or write, the threads waiting for the
-  // next request (the ring threads with io_uring, else the /dev/fuse
-  // threads: device_loop.h) keep polling for it (yielding the CPU to
-  // anything runnable) for this long instead of sleeping. On a machine whose idle CPUs halt
+  // With io_uring: after a request other than a read or write, every ring
+  // thread keeps polling its queue (yielding the CPU to anything runnable)
+  // for this long instead of sleeping. On a machine whose idle CPUs halt
   // (a VM without halt polling), the scheduler otherwise wakes each caller
   // on the idle CPU, which costs an inter-processor interrupt and a halt
   // exit per request; a CPU that polls is not idle. 0: always sleep.
   // Unset: 100 us on machines of up to four CPUs, else 0 (the caller can
   // only be kept from idle CPUs if all of them poll, and on a large
-  // machine that is too many CPUs kept busy). 0 through /dev/fuse: libfuse's
-  // own multi-threaded loop.
+  // machine that is too many CPUs kept busy).
   std::optional<unsigned> spin_us;
   // POSIX ACLs (FUSE_POSIX_ACL): the kernel enforces the ACLs the filesystem
   // keeps, and leaves the umask to it (FUSE_DONT_MASK).

@@ -1,7 +1,6 @@
 // run_fuse_session: session set-up, mount, multi-threaded loop, unwind.
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
@@ -9,10 +8,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "fuse/device_loop.h"
 #include "fuse/fuse_operations.h"
 #include "fuse/fuse_uring.h"
 #include "fuse/init_reply.h"
@@ -106,27 +103,6 @@ void shutdown_unmounted(Filesystem& fs) {
   }
 }
 
-// Requests through /dev/fuse go to the polling loop (device_loop.h) unless
-// the rings take them or polling is off (-o spin=0, or a large machine); then
-// to libfuse's own multi-threaded loop.
-int serve_requests(fuse_session* session, const FuseOptions& options, bool rings) {
-  unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
-  int64_t spin_window = fuse_internal::spin_window_ns(options.spin_us, cpus);
-  if (!rings && spin_window > 0) {
-    fuse_internal::DeviceLoopConfig config;
-    config.max_threads = options.max_threads;
-    config.waiting_threads = std::max(2u, cpus);
-    config.spin_window_ns = spin_window;
-    if (std::optional<int> result = fuse_internal::run_device_loop(session, config)) return *result;
-  }
-  fuse_loop_config* config = fuse_loop_cfg_create();
-  fuse_loop_cfg_set_max_threads(config, options.max_threads);
-  fuse_loop_cfg_set_clone_fd(config, 0);
-  int result = fuse_session_loop_mt(session, config);
-  fuse_loop_cfg_destroy(config);
-  return result;
-}
-
 }  // namespace
 
 bool kernel_checks_permissions(const FuseOptions& options) {
@@ -200,7 +176,11 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
   log::info("mounted {} at {}", options.fsname, mountpoint);
   on_mounted(Status::ok());
 
-  int loop_result = serve_requests(session, options, uring != nullptr);
+  fuse_loop_config* config = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(config, options.max_threads);
+  fuse_loop_cfg_set_clone_fd(config, 0);
+  int loop_result = fuse_session_loop_mt(session, config);
+  fuse_loop_cfg_destroy(config);
   if (loop_result < 0) log::error("FUSE session loop failed: {}", std::strerror(-loop_result));
   if (loop_result > 0) log::info("signal {} received, unmounting", loop_result);
 

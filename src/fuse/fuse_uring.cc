@@ -23,7 +23,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "fuse/device_loop.h"
 #include "fuse/fuse_operations.h"
 #include "fuse/init_reply.h"
 #include "hoardfs/log.h"
@@ -63,6 +62,10 @@ constexpr unsigned kQueueDepth = 8;  // entries per CPU
 // request becomes one contiguous message without copying its payload.
 constexpr size_t kHeadRoom = 256;
 constexpr uint64_t kWakeTag = 1;  // user_data of the eventfd poll
+// Polling after metadata requests, unless -o spin= says otherwise: on
+// machines of up to kSpinMaxCpus CPUs, for kSpinDefaultUs (see spin_wait()).
+constexpr unsigned kSpinMaxCpus = 4;
+constexpr unsigned kSpinDefaultUs = 100;
 
 // Whether a request may wait long on the backend, on other threads or on
 // the kernel: those are served by the pool instead of the CPU's ring thread.
@@ -314,7 +317,7 @@ ssize_t UringTransport::State::write_init_reply(int fd, const iovec* iov, int co
 
 void UringTransport::State::start_rings(size_t payload_size) {
   unsigned cpus = possible_cpus();
-  spin_window_ns = fuse_internal::spin_window_ns(spin_us, cpus);
+  spin_window_ns = static_cast<int64_t>(spin_us.value_or(cpus <= kSpinMaxCpus ? kSpinDefaultUs : 0)) * 1000;
   for (unsigned qid = 0; qid < cpus; ++qid) {
     auto queue = std::make_unique<Queue>();
     queue->qid = qid;
