@@ -73,7 +73,11 @@ struct MountOptions {
   uint64_t cache_bytes = 4ull << 30;     // --cachesize
   int zstd_level = 3;                    // --compress zstd-N (0: none)
   unsigned upload_threads = 4;
-  unsigned readahead_blocks = 4;
+  // Blocks fetched ahead of a sequential reader. 16 (16 MiB at the default
+  // block size) keeps the workers busy while the reader consumes: a cold
+  // read of 1 GiB from the local backend took 1.43-1.60 s, against
+  // 1.56-1.96 s with 4 (32: no faster).
+  unsigned readahead_blocks = 16;
   unsigned metadata_interval_s = 3600;   // periodic metadata upload, 0: never
   unsigned keep_metadata_versions = 10;
   double writeback_delay_s = 1.0;        // dirty blocks older than this are uploaded

@@ -125,7 +125,7 @@ class BlockCache {
     uint32_t block_size = 1 << 20;
     uint64_t max_bytes = 4ull << 30;
     unsigned threads = 4;
-    unsigned readahead = 4;
+    unsigned readahead = 16;  // MountOptions::readahead_blocks
     std::chrono::milliseconds writeback_delay{1000};
     // Dirty blocks up to block_size / 4 are uploaded together, several to
     // an object of at most block_size (doc/format.md: packs).

@@ -158,6 +158,41 @@ TEST_F(CacheTest, SequentialReadsAreServedAfterEviction) {
   EXPECT_EQ(got, data);
 }
 
+// A sequential reader gets the next 16 blocks fetched ahead of it (the
+// default depth), which it then reads even when the backend fails.
+TEST_F(CacheTest, SequentialReadsFetchSixteenBlocksAhead) {
+  auto faulty = std::make_unique<FaultInjectingBackend>(MemoryBackend::named(store_name_));
+  FaultInjectingBackend* faults = faulty.get();
+  faults->set_enabled(false);
+  mount(faulty.get());
+  const std::string data = random_bytes(24 * kTestBlock);
+  uint64_t a = create(kRootInode, "a");
+  write(a, 0, data);
+  unmount();
+  drop_cache();
+  mount(faulty.get());
+  a = lookup(kRootInode, "a");
+  EXPECT_EQ(read(a, 0, kTestBlock), data.substr(0, kTestBlock));
+  EXPECT_EQ(read(a, kTestBlock, kTestBlock), data.substr(kTestBlock, kTestBlock));  // sequential
+  const uint64_t expected = 18u * kTestBlock;  // the two read, and 16 ahead
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (fs_->stats().cache_bytes < expected && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling the condition
+  }
+  EXPECT_EQ(fs_->stats().cache_bytes, expected);
+  FaultOptions unreachable;
+  unreachable.error_probability = 1.0;
+  unreachable.faults_on_writes = false;
+  faults->set_options(unreachable);
+  faults->set_enabled(true);
+  for (uint64_t block = 2; block < 18; ++block) {
+    EXPECT_EQ(read(a, block * kTestBlock, kTestBlock), data.substr(block * kTestBlock, kTestBlock))
+        << "block " << block;
+  }
+  faults->set_enabled(false);
+  unmount();
+}
+
 // The cache files under `dir`: named for their block ("ino-blockno"), and
 // removed ones not deleted yet ("ino-blockno.gone-N").
 struct CacheFiles {
