@@ -6,6 +6,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "backend/memory/memory_backend.h"
@@ -16,6 +17,15 @@ namespace hoardfs::testing {
 namespace {
 
 class CacheTest : public FsTest {};
+
+// Polls `done` until it holds or `limit` passes; the caller's assertion after
+// it is the test (background workers change the figures it looks at).
+void wait_until(const std::function<bool()>& done, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
 
 TEST_F(CacheTest, EvictionRespectsTheLimitAndKeepsDirtyBlocks) {
   options_.cache_bytes = 4 * kTestBlock;
@@ -175,10 +185,7 @@ TEST_F(CacheTest, SequentialReadsFetchSixteenBlocksAhead) {
   EXPECT_EQ(read(a, 0, kTestBlock), data.substr(0, kTestBlock));
   EXPECT_EQ(read(a, kTestBlock, kTestBlock), data.substr(kTestBlock, kTestBlock));  // sequential
   const uint64_t expected = 18u * kTestBlock;  // the two read, and 16 ahead
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (fs_->stats().cache_bytes < expected && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling the condition
-  }
+  wait_until([&] { return fs_->stats().cache_bytes >= expected; }, std::chrono::seconds(30));
   EXPECT_EQ(fs_->stats().cache_bytes, expected);
   FaultOptions unreachable;
   unreachable.error_probability = 1.0;
@@ -349,10 +356,7 @@ TEST_F(CacheTest, HeldBlocksOfClosedFilesGoUpEarlyWhenTheBudgetFills) {
     closed.emplace_back(ino, std::move(data));
   }
   ASSERT_EQ(fs_->stats().dirty_bytes, open_data.size() + 8 * 10 * 1024);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (fs_->stats().dirty_bytes > open_data.size() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polls the figure; the deadline is the test
-  }
+  wait_until([&] { return fs_->stats().dirty_bytes <= open_data.size(); }, std::chrono::seconds(20));
   EXPECT_EQ(fs_->stats().dirty_bytes, open_data.size()) << "closed files went up early, the open one did not";
   ASSERT_EQ(fs_->release(open_ino, open_fh), 0);
   ASSERT_TRUE(fs_->flush_cache().is_ok());
