@@ -18,6 +18,7 @@
 #include "fuse/fuse_adapter.h"
 #include "hoardfs/filesystem.h"
 #include "hoardfs/log.h"
+#include "tools/allocator.h"
 #include "tools/daemon.h"
 #include "tools/mount_options.h"
 #include "tools/mountpoint.h"
@@ -168,6 +169,7 @@ int main(int argc, char** argv) {
   MountPlan plan;
   ToolError error;
   if (!plan_mount(request, &plan, &error)) return report_error(kTool, error);
+  if (!keep_block_buffers_in_heap()) hoardfs::log::warning("the allocator refused its settings: block buffers cost page faults");
 
   if (request.foreground) {
     return serve(plan, [&](const ToolError* failure) {
