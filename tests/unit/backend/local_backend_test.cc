@@ -6,8 +6,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -186,6 +188,32 @@ TEST_F(LocalBackendTest, PutSyncsFileThenRenamesThenSyncsDirectories) {
   EXPECT_TRUE(steps[1].first == "rename-noreplace" || steps[1].first == "link") << steps[1].first;
   EXPECT_EQ(steps[1].second, root_ + "/data/ab/lock");
   EXPECT_EQ(steps[2].first, "fsync-dir");
+}
+
+// A stored object leaves nothing in the page cache: its readers are served by
+// the block cache in front, and 2 GiB written should not cost 2 GiB of pages.
+TEST(LocalBackendPagesTest, StoredObjectsLeaveNoPagesInThePageCache) {
+  // On tmpfs (a /tmp in memory) pages are the storage: use the working folder.
+  struct statfs tmp_fs {};
+  bool tmp_in_memory = statfs(fs::temp_directory_path().c_str(), &tmp_fs) == 0 && tmp_fs.f_type == 0x01021994;
+  std::string templ = ((tmp_in_memory ? fs::current_path() : fs::temp_directory_path()) / "hoardfs-pages-XXXXXX").string();
+  ASSERT_NE(mkdtemp(templ.data()), nullptr);
+  auto backend = LocalBackend::open(templ + "/store");
+  ASSERT_TRUE(backend.is_ok()) << backend.status().to_string();
+  const size_t size = 1 << 20;
+  ASSERT_TRUE((*backend)->put("data/ab/object", std::string(size, 'x')).is_ok());
+
+  int fd = ::open((templ + "/store/data/ab/object").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  std::vector<unsigned char> resident(size / static_cast<size_t>(sysconf(_SC_PAGESIZE)));
+  ASSERT_EQ(mincore(map, size, resident.data()), 0);
+  size_t cached = std::count_if(resident.begin(), resident.end(), [](unsigned char page) { return page & 1; });
+  ::munmap(map, size);
+  ::close(fd);
+  fs::remove_all(templ);
+  EXPECT_EQ(cached, 0u) << cached << " of " << resident.size() << " pages of a stored object stayed cached";
 }
 
 // A directory that another process created is not trusted to be durable.
