@@ -89,6 +89,11 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
   conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  // Every change to a file's data goes through this mount (the tree commands
+  // only add names), so the kernel's pages stay right without comparing the
+  // mtime on each read: with auto_inval_data a read after a write asked for
+  // the attributes and, the mtime having moved, dropped the file's pages.
+  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
   conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   auto* adapter = static_cast<AdapterContext*>(userdata);

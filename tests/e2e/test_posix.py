@@ -711,7 +711,7 @@ def fsyncs(m):
 def resident_pages(addr, length):
     """Pages of a mapping that are in the page cache (mincore(2)). Unlike
     fincore, asks the kernel nothing that could refresh the file's
-    attributes, which would drop its pages once the mtime changed."""
+    attributes."""
     pages = (length + mmap.PAGESIZE - 1) // mmap.PAGESIZE
     vec = (ctypes.c_ubyte * pages)()
     if libc.mincore(ctypes.c_void_p(addr), ctypes.c_size_t(length), vec) != 0:
@@ -785,6 +785,35 @@ def write_only_handles(m, direct=None):
         check_eq(pread_all(rfd, len(old) + 8, 0) == new + b"tail", True, "read() after an append")
     finally:
         os.close(rfd)
+
+
+def pages_survive_own_writes(m):
+    """A write through a read-write handle leaves the file's other cached
+    pages in place: all changes go through the mount, so the kernel need not
+    compare the mtime at the next read (FUSE auto_inval_data), which dropped
+    every page of the file after each write."""
+    f = os.path.join(m, "kept-pages")
+    data = randbytes(MiB)
+    write_file(f, data)
+    fd = os.open(f, os.O_RDWR)
+    try:
+        check_eq(pread_all(fd, MiB, 0), data, "first read")
+        addr = libc.mmap(None, MiB, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        if addr == ctypes.c_void_p(-1).value:
+            raise OSError(ctypes.get_errno(), "mmap failed")
+        try:
+            pages = MiB // mmap.PAGESIZE
+            check_eq(resident_pages(addr, MiB), pages, "resident pages after reading the file")
+            patch = randbytes(4096)
+            check_eq(os.pwrite(fd, patch, 0), len(patch), "pwrite")
+            check_eq(pread_all(fd, 4096, MiB // 2), data[MiB // 2:MiB // 2 + 4096], "read after the write")
+            check_eq(resident_pages(addr, MiB), pages, "resident pages after a write and a read")
+            check_eq(ctypes.string_at(addr, 4096) == patch, True, "mapping after the write")
+        finally:
+            libc.munmap(ctypes.c_void_p(addr), MiB)
+    finally:
+        os.close(fd)
+    check_content(f, patch + data[4096:], "file after the write")
 
 
 def locks(m):
@@ -1009,6 +1038,7 @@ def main():
         checks.run("open_unlinked", open_unlinked, h)
         checks.run("fsync", fsyncs, m)
         checks.run("write_only_handles", write_only_handles, m)
+        checks.run("pages_survive_own_writes", pages_survive_own_writes, m)
         checks.run("locks", locks, m)
         checks.run("permissions_non_root", permissions, m)
 
