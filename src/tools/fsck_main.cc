@@ -16,6 +16,7 @@
 
 #include "hoardfs/filesystem.h"
 #include "hoardfs/log.h"
+#include "tools/allocator.h"
 #include "tools/progress.h"
 #include "tools/storage.h"
 #include "tools/tool_common.h"
@@ -119,5 +120,6 @@ int main(int argc, char** argv) {
   if (sodium_init() < 0) return report_error(kTool, hoardfs::exit_code::kError, "cannot initialize libsodium");
   // Warnings (a broken lock, recovery after a crash) are part of the report.
   hoardfs::log::set_level(request.debug ? hoardfs::log::Level::kDebug : hoardfs::log::Level::kWarning);
+  keep_block_buffers_in_heap();  // it uploads and checks blocks like a mount (only slower if refused)
   return run(request);
 }

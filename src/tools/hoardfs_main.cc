@@ -1,5 +1,6 @@
 // hoardfs: work with a mounted filesystem (stat, ctrl, ...); one subcommand
 // per file, see commands.h.
+#include "tools/allocator.h"
 #include "tools/commands.h"
 #include "tools/tool_common.h"
 
@@ -19,5 +20,6 @@ int main(int argc, char** argv) {
   add_tree_commands(app, &selected);
 
   if (int done = parse_command_line(app, argc, argv); done >= 0) return done;
+  keep_block_buffers_in_heap();  // verify --data decodes every object (only slower if refused)
   return selected ? selected() : hoardfs::exit_code::kUsage;
 }
