@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -195,7 +196,7 @@ TEST_F(LocalBackendTest, PutSyncsFileThenRenamesThenSyncsDirectories) {
 TEST(LocalBackendPagesTest, StoredObjectsLeaveNoPagesInThePageCache) {
   // On tmpfs (a /tmp in memory) pages are the storage: use the working folder.
   struct statfs tmp_fs {};
-  bool tmp_in_memory = statfs(fs::temp_directory_path().c_str(), &tmp_fs) == 0 && tmp_fs.f_type == 0x01021994;
+  bool tmp_in_memory = statfs(fs::temp_directory_path().c_str(), &tmp_fs) == 0 && tmp_fs.f_type == TMPFS_MAGIC;
   std::string templ = ((tmp_in_memory ? fs::current_path() : fs::temp_directory_path()) / "hoardfs-pages-XXXXXX").string();
   ASSERT_NE(mkdtemp(templ.data()), nullptr);
   auto backend = LocalBackend::open(templ + "/store");
