@@ -79,8 +79,9 @@ bool kernel_checks_permissions(const FuseOptions& options);
 
 // Mounts `fs` at `mountpoint` and serves requests until the filesystem is
 // unmounted (by umount/fusermount3, or by a signal when handle_signals is
-// set). `on_mounted` is called exactly once: with ok as soon as the kernel
-// mount exists, or with the error when the session could not be created or
+// set). `on_mounted` is called exactly once: with ok, from a thread of its
+// own, as soon as the mount answers requests (and its read-ahead is set:
+// mount_readahead.h), or with the error when the session could not be created or
 // mounted (run_fuse_session then returns the same error, after calling
 // fs.shutdown() so that the filesystem releases what it holds). After the
 // loop ends the mount is removed if it still exists and fs.shutdown() runs;

@@ -17,9 +17,8 @@
 namespace hoardfs::fuse_internal {
 namespace {
 
-constexpr unsigned kMaxWrite = 1u << 20;      // bytes per write request
-constexpr unsigned kMaxReadahead = 1u << 20;  // bytes the kernel reads ahead
-constexpr unsigned kMaxBackground = 64;       // parallel async requests (read-ahead)
+constexpr unsigned kMaxWrite = 1u << 20;  // bytes per write request
+constexpr unsigned kMaxBackground = 64;   // parallel async requests (read-ahead)
 // Read on the mount's root: how requests reach the daemon.
 constexpr std::string_view kTransportAttribute = "user.hoardfs.transport";
 

@@ -13,6 +13,10 @@ namespace hoardfs::fuse_internal {
 
 class UringTransport;
 
+// Bytes the kernel reads ahead of a sequential reader: asked for in the INIT
+// reply, and set on the mount's backing device afterwards (mount_readahead.h).
+inline constexpr unsigned kMaxReadahead = 1u << 20;
+
 // What every handler reaches through fuse_req_userdata().
 struct AdapterContext {
   Filesystem& fs;

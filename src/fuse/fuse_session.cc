@@ -8,11 +8,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fuse/fuse_operations.h"
 #include "fuse/fuse_uring.h"
 #include "fuse/init_reply.h"
+#include "fuse/mount_readahead.h"
 #include "hoardfs/log.h"
 
 namespace hoardfs {
@@ -174,7 +176,14 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
     if (rc != 0 && rc != -ENOENT) log::debug("invalidating listing of {}: {}", parent, std::strerror(-rc));
   });
   log::info("mounted {} at {}", options.fsname, mountpoint);
-  on_mounted(Status::ok());
+  // The mount is reported once it answers (the read-ahead is set after a
+  // stat of it, which the loop below serves): whoever mounted finds it live
+  // and tuned. The stat fails once the session is destroyed at the latest,
+  // so the join cannot hang.
+  std::thread answering([&mountpoint, &on_mounted] {
+    fuse_internal::raise_mount_readahead(mountpoint, fuse_internal::kMaxReadahead);
+    on_mounted(Status::ok());
+  });
 
   fuse_loop_config* config = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(config, options.max_threads);
@@ -190,6 +199,7 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
   fuse_session_unmount(session);
   if (options.handle_signals) fuse_remove_signal_handlers(session);
   fuse_session_destroy(session);
+  answering.join();
 
   log::debug("FUSE session of {} ended", mountpoint);
   Status status = fs.shutdown();

@@ -816,6 +816,16 @@ def pages_survive_own_writes(m):
     check_content(f, patch + data[4096:], "file after the write")
 
 
+def readahead_raised(m):
+    """The kernel reads 1 MiB ahead of a sequential reader on the mount: the
+    daemon raises its backing device's setting (128 KiB by default, which
+    the INIT reply cannot raise) before mount.hoardfs returns."""
+    dev = os.stat(m).st_dev
+    path = f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}/read_ahead_kb"
+    with open(path) as f:
+        check_eq(int(f.read()), 1024, path)
+
+
 def locks(m):
     d = os.path.join(m, "locks")
     os.mkdir(d)
@@ -1022,6 +1032,7 @@ def main():
         if not checks.run("mkfs_and_mount", lambda: (h.mkfs(), h.mount("--allow-other"))):
             checks.finish()
         m = h.mnt
+        checks.run("readahead_raised", readahead_raised, m)
         checks.run("large_file", large_file, m)
         checks.run("sparse_4g_hole", sparse_file, m)
         checks.run("directories", directories, m)
