@@ -152,10 +152,11 @@ class Filesystem {
                      const Caller& caller, struct stat* attr, uint64_t* fh) = 0;
   // Reads up to `size` bytes at `offset` into *out (shorter at end of file).
   virtual int read(uint64_t ino, uint64_t fh, uint64_t offset, size_t size, std::string* out) = 0;
-  // Whether such a read would start a fetch from the backend: a block of the
-  // range is neither in the local cache nor on its way (read-ahead). A hint
-  // for the FUSE transport, which serves those reads off the CPU's queue.
-  virtual bool read_would_fetch(uint64_t ino, uint64_t offset, size_t size) = 0;
+  // Whether such a read would wait for the backend or the disk: a block of
+  // the range is neither in the local cache nor on its way (read-ahead), or
+  // the part of its cache file the read needs is not in the page cache. A
+  // hint for the FUSE transport, which serves those reads off the CPU's queue.
+  virtual bool read_would_wait(uint64_t ino, uint64_t offset, size_t size) = 0;
   // The kernel cannot enforce POSIX ACLs: treat them as without
   // MountOptions::posix_acl (refused), before any request is served.
   virtual void disable_posix_acl() = 0;

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -61,6 +62,34 @@ int write_file(const std::string& path, uint64_t offset, std::string_view data, 
   }
   if (::close(fd) != 0 && err == 0) err = errno;
   return err;
+}
+
+// Whether the pages of [offset, offset+length) of the file are all in the
+// page cache (cachestat(2), Linux 6.5+). True when it cannot tell: the
+// caller then treats the read as a quick one, as before the check.
+bool pages_cached(const std::string& path, uint64_t offset, uint64_t length) {
+#ifdef __NR_cachestat
+  constexpr long kCachestat = __NR_cachestat;
+#else
+  constexpr long kCachestat = 451;  // the same on every architecture
+#endif
+  struct Range {
+    uint64_t off, len;
+  };
+  struct Counts {
+    uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+  };
+  if (length == 0) return true;
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t first = offset / page * page;
+  const uint64_t end = (offset + length + page - 1) / page * page;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  Range range{first, end - first};
+  Counts counts{};
+  const long rc = ::syscall(kCachestat, fd, &range, &counts, 0u);
+  ::close(fd);
+  return rc != 0 || counts.nr_cache * page >= end - first;
 }
 
 // Held blocks take at most an eighth of the cache, and 32 MiB, counting
@@ -600,12 +629,19 @@ void BlockCache::forget(uint64_t ino, uint64_t blockno) {
   if (it != entries_.end()) remove_locked(it);
 }
 
-bool BlockCache::present(uint64_t ino, uint64_t first, uint64_t last) {
-  std::lock_guard lock(mu_);
-  for (uint64_t blockno = first; blockno <= last; ++blockno) {
-    if (entries_.find({ino, blockno}) == entries_.end()) return false;
+bool BlockCache::would_wait(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t length, bool check_pages) {
+  const Key key{ino, blockno};
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return true;
+    const Entry& entry = it->second;
+    // Being loaded: the read waits for a fetch already under way, which the
+    // read-ahead workers started ahead of the reader.
+    if (!check_pages || entry.loading || entry.held || offset >= entry.size) return false;
+    length = static_cast<uint32_t>(std::min<uint64_t>(length, entry.size - offset));
   }
-  return true;
+  return !pages_cached(path_of(key), offset, length);
 }
 
 uint64_t BlockCache::inode_bytes(uint64_t ino) {

@@ -144,9 +144,12 @@ class BlockCache {
   // Stops the workers (after flush_all() for a clean shutdown).
   void stop();
 
-  // Whether every block from `first` to `last` has an entry: cached, or
-  // being loaded (read-ahead).
-  bool present(uint64_t ino, uint64_t first, uint64_t last);
+  // Whether a read of [offset, offset+length) of the block would wait for
+  // the backend (no entry: neither cached nor being loaded by read-ahead) or,
+  // with `check_pages`, for the disk (its cache file's pages for the range
+  // are not all in the page cache; where the kernel cannot tell, they count
+  // as there).
+  bool would_wait(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t length, bool check_pages);
   // Reads [offset, offset+length) of the block into out (appending; bytes past
   // the block's data are zeros). Returns 0 or an errno.
   // `file_blocks` (blocks in the file) bounds read-ahead.

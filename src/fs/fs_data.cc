@@ -75,9 +75,27 @@ int FilesystemImpl::read(uint64_t ino, uint64_t /*fh*/, uint64_t offset, size_t 
   });
 }
 
-bool FilesystemImpl::read_would_fetch(uint64_t ino, uint64_t offset, size_t size) {
-  if (size == 0) return false;
-  return !cache_->present(ino, offset / block_size_, (offset + size - 1) / block_size_);
+// A read this large is the kernel's read-ahead (or a reader with a large
+// buffer): worth checking whether its cache file pages are in memory.
+constexpr size_t kLargeRead = 128 * 1024;
+
+bool FilesystemImpl::read_would_wait(uint64_t ino, uint64_t offset, size_t size) {
+  // Whether a small read finds its pages is not worth a look (an open and a
+  // cachestat per request cost random 4 KiB reads a tenth of their rate);
+  // a large one that goes to the disk holds up the CPU's queue far longer.
+  const bool check_pages = size >= kLargeRead;
+  const uint64_t end = offset + size;
+  for (uint64_t pos = offset; pos < end;) {
+    const uint64_t blockno = pos / block_size_;
+    const uint64_t in_block = pos % block_size_;
+    const uint64_t length = std::min<uint64_t>(block_size_ - in_block, end - pos);
+    if (cache_->would_wait(ino, blockno, static_cast<uint32_t>(in_block), static_cast<uint32_t>(length),
+                           check_pages)) {
+      return true;
+    }
+    pos += length;
+  }
+  return false;
 }
 
 int FilesystemImpl::write(uint64_t ino, uint64_t /*fh*/, uint64_t offset, std::string_view data,

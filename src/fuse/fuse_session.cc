@@ -150,7 +150,7 @@ Status run_fuse_session(Filesystem& fs, const std::string& mountpoint, const Fus
     } else {
       uring = std::make_unique<fuse_internal::UringTransport>(4, options.spin_us);
       uring->set_read_probe([&fs](uint64_t ino, uint64_t offset, uint32_t size) {
-        return fs.read_would_fetch(ino, offset, size);
+        return fs.read_would_wait(ino, offset, size);
       });
       context.uring = uring.get();
       if (uring->attach(session)) {

@@ -1,6 +1,10 @@
 // The block cache stays within its size limit, never evicts dirty blocks,
 // and pushes back on writers when uploads cannot keep up.
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/resource.h>
+#include <sys/statfs.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
@@ -108,21 +112,53 @@ TEST_F(CacheTest, ShrinkingTheLimitEvictsCleanBlocks) {
   EXPECT_EQ(read(a), data);
 }
 
-TEST_F(CacheTest, ReadWouldFetchOnlyWhatTheCacheLacks) {
+TEST_F(CacheTest, ReadWouldWaitOnlyForWhatTheCacheLacks) {
   mount();
   uint64_t a = create(kRootInode, "a");
   write(a, 0, random_bytes(3 * kTestBlock));
-  EXPECT_FALSE(fs_->read_would_fetch(a, 0, 3 * kTestBlock));  // written: in the cache
+  EXPECT_FALSE(fs_->read_would_wait(a, 0, 3 * kTestBlock));  // written: in the cache
   unmount();
   drop_cache();
   mount();
   a = lookup(kRootInode, "a");
-  EXPECT_TRUE(fs_->read_would_fetch(a, 0, 4096));
+  EXPECT_TRUE(fs_->read_would_wait(a, 0, 4096));
   EXPECT_EQ(read(a, 0, 4096).size(), 4096u);  // block 0 fetched (and, by read-ahead, the next ones)
-  EXPECT_FALSE(fs_->read_would_fetch(a, 0, kTestBlock));
-  EXPECT_FALSE(fs_->read_would_fetch(a, 100, 0));
+  EXPECT_FALSE(fs_->read_would_wait(a, 0, kTestBlock));
+  EXPECT_FALSE(fs_->read_would_wait(a, 100, 0));
   // A range that reaches an absent block would fetch.
-  EXPECT_TRUE(fs_->read_would_fetch(a, 0, 10 * kTestBlock));
+  EXPECT_TRUE(fs_->read_would_wait(a, 0, 10 * kTestBlock));
+}
+
+// Cached blocks whose cache files' pages the kernel dropped are read from
+// the disk: a large read of them (128 KiB and more) waits too.
+TEST_F(CacheTest, ReadWouldWaitForCacheFilesOffThePageCache) {
+  struct statfs where{};
+  ASSERT_EQ(statfs(root_.c_str(), &where), 0);
+  if (where.f_type == TMPFS_MAGIC) GTEST_SKIP() << "the cache folder is on tmpfs: its pages cannot be dropped";
+  mount();
+  uint64_t a = create(kRootInode, "a");
+  const std::string data = random_bytes(2 * kTestBlock);
+  write(a, 0, data);
+  ASSERT_TRUE(fs_->flush_cache().is_ok());  // uploaded: clean files, whose pages may go
+  EXPECT_FALSE(fs_->read_would_wait(a, 0, 2 * kTestBlock));
+  size_t dropped = 0;
+  for (const auto& file : std::filesystem::recursive_directory_iterator(options_.cache_dir)) {
+    const std::string name = file.path().filename().string();
+    if (file.path().parent_path().filename() != "blocks" || name.rfind(std::to_string(a) + "-", 0) != 0) continue;
+    int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::fdatasync(fd), 0);
+    ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    ::close(fd);
+    ++dropped;
+  }
+  ASSERT_EQ(dropped, 2u);
+  EXPECT_TRUE(fs_->read_would_wait(a, 0, 2 * kTestBlock));
+  EXPECT_FALSE(fs_->read_would_wait(a, 0, 4096));  // a small read: not worth the look
+  EXPECT_EQ(read(a, 0, kTestBlock), data.substr(0, kTestBlock));  // block 0's pages come back
+  EXPECT_TRUE(fs_->read_would_wait(a, 0, 2 * kTestBlock));   // block 1's have not
+  EXPECT_EQ(read(a, kTestBlock, kTestBlock), data.substr(kTestBlock));
+  EXPECT_FALSE(fs_->read_would_wait(a, 0, 2 * kTestBlock));
 }
 
 TEST_F(CacheTest, AFailedWholeBlockWriteKeepsTheStoredBlock) {
