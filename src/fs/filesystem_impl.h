@@ -248,6 +248,20 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   template <typename F>
   int guarded(const char* op, F&& body);
 
+  // Calls piece(blockno, in_block, length) for each block's share of
+  // [offset, end), in order, until one returns nonzero; returns that, or 0.
+  template <typename F>
+  int for_each_block_piece(uint64_t offset, uint64_t end, F&& piece) const {
+    for (uint64_t pos = offset; pos < end;) {
+      const uint64_t blockno = pos / block_size_;
+      const uint32_t in_block = static_cast<uint32_t>(pos % block_size_);
+      const uint32_t length = static_cast<uint32_t>(std::min<uint64_t>(block_size_ - in_block, end - pos));
+      if (int result = piece(blockno, in_block, length)) return result;
+      pos += length;
+    }
+    return 0;
+  }
+
   // Constant after construction.
   Backend& backend_;
   const KeyMaterial keys_;

@@ -64,14 +64,9 @@ int FilesystemImpl::read(uint64_t ino, uint64_t /*fh*/, uint64_t offset, size_t 
     const uint64_t end = std::min<uint64_t>(offset + size, file_size);
     const uint64_t file_blocks = (file_size + block_size_ - 1) / block_size_;
     out->reserve(end - offset);
-    for (uint64_t pos = offset; pos < end;) {
-      const uint64_t blockno = pos / block_size_;
-      const uint32_t in_block = static_cast<uint32_t>(pos % block_size_);
-      const uint32_t length = static_cast<uint32_t>(std::min<uint64_t>(block_size_ - in_block, end - pos));
-      if (int err = cache_->read(ino, blockno, in_block, length, file_blocks, out)) return err;
-      pos += length;
-    }
-    return 0;
+    return for_each_block_piece(offset, end, [&](uint64_t blockno, uint32_t in_block, uint32_t length) {
+      return cache_->read(ino, blockno, in_block, length, file_blocks, out);
+    });
   });
 }
 
@@ -84,18 +79,9 @@ bool FilesystemImpl::read_would_wait(uint64_t ino, uint64_t offset, size_t size)
   // cachestat per request cost random 4 KiB reads a tenth of their rate);
   // a large one that goes to the disk holds up the CPU's queue far longer.
   const bool check_pages = size >= kLargeRead;
-  const uint64_t end = offset + size;
-  for (uint64_t pos = offset; pos < end;) {
-    const uint64_t blockno = pos / block_size_;
-    const uint64_t in_block = pos % block_size_;
-    const uint64_t length = std::min<uint64_t>(block_size_ - in_block, end - pos);
-    if (cache_->would_wait(ino, blockno, static_cast<uint32_t>(in_block), static_cast<uint32_t>(length),
-                           check_pages)) {
-      return true;
-    }
-    pos += length;
-  }
-  return false;
+  return for_each_block_piece(offset, offset + size, [&](uint64_t blockno, uint32_t in_block, uint32_t length) {
+           return cache_->would_wait(ino, blockno, in_block, length, check_pages) ? 1 : 0;
+         }) != 0;
 }
 
 int FilesystemImpl::write(uint64_t ino, uint64_t /*fh*/, uint64_t offset, std::string_view data,
