@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   # build
   meson ninja-build pkg-config g++
-  libfuse3-dev fuse3 liburing-dev libsqlite3-dev libzstd-dev libsodium-dev libxxhash-dev
+  libfuse3-dev fuse3 liburing-dev libsqlite3-dev libzstd-dev libsodium-dev libssl-dev libxxhash-dev
   libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev libpugixml-dev
   # unit and contract tests
   libgtest-dev libgmock-dev

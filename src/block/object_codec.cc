@@ -18,6 +18,7 @@
 #include <cstring>
 #include <memory>
 
+#include "block/openssl_primitives.h"
 #include "block/sodium_support.h"
 
 namespace hoardfs {
@@ -139,6 +140,63 @@ Status unpack_payload(std::string_view name, Compression compression, std::strin
   return Status::ok();
 }
 
+// XChaCha20-Poly1305-IETF as libsodium builds it: ChaCha20-Poly1305 (RFC
+// 8439) under the subkey HChaCha20(key, nonce[0..16)) and the nonce
+// 0^32 || nonce[16..24). Here its ChaCha20-Poly1305 half runs in OpenSSL.
+struct XChaChaInner {
+  block_internal::SecretKey subkey;
+  uint8_t nonce[block_internal::kAeadNonceBytes] = {};
+  XChaChaInner(const uint8_t* outer_nonce, const uint8_t* key) {
+    crypto_core_hchacha20(subkey.data(), outer_nonce, key, nullptr);
+    std::memcpy(nonce + 4, outer_nonce + crypto_core_hchacha20_INPUTBYTES, 8);
+  }
+};
+static_assert(crypto_core_hchacha20_INPUTBYTES + 8 == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+
+// Encrypts `size` bytes of `m` into `cipher` (ciphertext, then the tag).
+void seal(Encryption encryption, uint8_t* cipher, const uint8_t* m, size_t size, std::string_view ad,
+          const uint8_t* nonce, const uint8_t* key) {
+  const auto* a = reinterpret_cast<const uint8_t*>(ad.data());
+  unsigned long long cipher_size = 0;
+  if (encryption == Encryption::kAes256Gcm) {
+    if (!block_internal::openssl_aead_encrypt(block_internal::Aead::kAes256Gcm, cipher, m, size, a, ad.size(), nonce,
+                                              key)) {
+      crypto_aead_aes256gcm_encrypt(cipher, &cipher_size, m, size, a, ad.size(), nullptr, nonce, key);
+    }
+    return;
+  }
+  const XChaChaInner inner(nonce, key);
+  if (!block_internal::openssl_aead_encrypt(block_internal::Aead::kChaCha20Poly1305, cipher, m, size, a, ad.size(),
+                                            inner.nonce, inner.subkey.data())) {
+    crypto_aead_xchacha20poly1305_ietf_encrypt(cipher, &cipher_size, m, size, a, ad.size(), nullptr, nonce, key);
+  }
+}
+
+// Decrypts `cipher` (ciphertext + tag) into `m`; false unless authentic.
+bool open_sealed(Encryption encryption, uint8_t* m, const uint8_t* cipher, size_t cipher_size, std::string_view ad,
+                 const uint8_t* nonce, const uint8_t* key) {
+  const auto* a = reinterpret_cast<const uint8_t*>(ad.data());
+  unsigned long long size = 0;
+  if (encryption == Encryption::kAes256Gcm) {
+    switch (block_internal::openssl_aead_decrypt(block_internal::Aead::kAes256Gcm, m, cipher, cipher_size, a,
+                                                 ad.size(), nonce, key)) {
+      case block_internal::AeadOpen::kAuthentic: return true;
+      case block_internal::AeadOpen::kForged: return false;
+      case block_internal::AeadOpen::kUnavailable: break;
+    }
+    return crypto_aead_aes256gcm_decrypt(m, &size, nullptr, cipher, cipher_size, a, ad.size(), nonce, key) == 0;
+  }
+  const XChaChaInner inner(nonce, key);
+  switch (block_internal::openssl_aead_decrypt(block_internal::Aead::kChaCha20Poly1305, m, cipher, cipher_size, a,
+                                               ad.size(), inner.nonce, inner.subkey.data())) {
+    case block_internal::AeadOpen::kAuthentic: return true;
+    case block_internal::AeadOpen::kForged: return false;
+    case block_internal::AeadOpen::kUnavailable: break;
+  }
+  return crypto_aead_xchacha20poly1305_ietf_decrypt(m, &size, nullptr, cipher, cipher_size, a, ad.size(), nonce,
+                                                    key) == 0;
+}
+
 }  // namespace
 
 KeyMaterial::~KeyMaterial() {
@@ -210,16 +268,8 @@ std::string ObjectCodec::encode(std::string_view object_name, std::string_view p
   uint8_t* nonce = p + kObjectHeaderBytes;
   randombytes_buf(nonce, nonce_size);
   uint8_t* cipher = nonce + nonce_size;
-  unsigned long long cipher_size = 0;
-  const auto* m = reinterpret_cast<const uint8_t*>(payload.data());
-  const auto* a = reinterpret_cast<const uint8_t*>(ad.data());
-  if (encryption_ == Encryption::kAes256Gcm) {
-    crypto_aead_aes256gcm_encrypt(cipher, &cipher_size, m, payload.size(), a, ad.size(), nullptr,
-                                  nonce, keys_.data_key.data());
-  } else {
-    crypto_aead_xchacha20poly1305_ietf_encrypt(cipher, &cipher_size, m, payload.size(), a,
-                                               ad.size(), nullptr, nonce, keys_.data_key.data());
-  }
+  seal(encryption_, cipher, reinterpret_cast<const uint8_t*>(payload.data()), payload.size(), ad, nonce,
+       keys_.data_key.data());
   return out;
 }
 
@@ -277,17 +327,9 @@ Status ObjectCodec::decode(std::string_view name, std::string_view stored,
   std::string_view cipher = body.substr(nonce_size);
   const std::string ad = associated_data(header, name);
   std::string payload(cipher.size() - kTagBytes, '\0');
-  unsigned long long payload_size = 0;
-  const auto* c = reinterpret_cast<const uint8_t*>(cipher.data());
-  const auto* a = reinterpret_cast<const uint8_t*>(ad.data());
-  auto* m = reinterpret_cast<uint8_t*>(payload.data());
-  int rc = encryption == Encryption::kAes256Gcm
-               ? crypto_aead_aes256gcm_decrypt(m, &payload_size, nullptr, c, cipher.size(), a,
-                                               ad.size(), nonce, keys_.data_key.data())
-               : crypto_aead_xchacha20poly1305_ietf_decrypt(m, &payload_size, nullptr, c,
-                                                            cipher.size(), a, ad.size(), nonce,
-                                                            keys_.data_key.data());
-  if (rc != 0 || payload_size != payload.size()) {
+  if (!open_sealed(encryption, reinterpret_cast<uint8_t*>(payload.data()),
+                   reinterpret_cast<const uint8_t*>(cipher.data()), cipher.size(), ad, nonce,
+                   keys_.data_key.data())) {
     return corrupted(name, "authentication failed (damaged, or stored under another name)");
   }
   return unpack_payload(name, compression, std::move(payload), plaintext);
@@ -296,8 +338,12 @@ Status ObjectCodec::decode(std::string_view name, std::string_view stored,
 BlockHash hash_block(const KeyMaterial& keys, std::string_view plaintext) {
   ensure_sodium();
   BlockHash hash{};
-  crypto_generichash(hash.data(), hash.size(), reinterpret_cast<const uint8_t*>(plaintext.data()),
-                     plaintext.size(), keys.block_hash_key.data(), keys.block_hash_key.size());
+  const auto* data = reinterpret_cast<const uint8_t*>(plaintext.data());
+  if (!block_internal::openssl_keyed_blake2b(hash.data(), hash.size(), data, plaintext.size(),
+                                             keys.block_hash_key.data(), keys.block_hash_key.size())) {
+    crypto_generichash(hash.data(), hash.size(), data, plaintext.size(), keys.block_hash_key.data(),
+                       keys.block_hash_key.size());
+  }
   return hash;
 }
 

@@ -326,6 +326,73 @@ TEST(ObjectFormatTest, XChaChaLayoutMatchesDocumentation) {
   EXPECT_EQ(decompressed, plaintext);
 }
 
+// An uncompressed object sealed by libsodium itself: the codec's own AEAD
+// code (OpenSSL's, when it can) must read what libsodium wrote, and libsodium
+// what the codec writes (the layout tests above), byte for byte.
+std::string sodium_sealed_object(const KeyMaterial& keys, Encryption encryption, const std::string& name,
+                                 const std::string& plaintext) {
+  const std::string header("HRDF\x01\x00", 6);
+  const std::string full_header = header + static_cast<char>(encryption) + '\0';
+  const std::string ad = full_header + name;
+  const bool aes = encryption == Encryption::kAes256Gcm;
+  std::string nonce(aes ? crypto_aead_aes256gcm_NPUBBYTES : crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, '\0');
+  randombytes_buf(nonce.data(), nonce.size());
+  std::string cipher(plaintext.size() + 16, '\0');
+  const auto* m = reinterpret_cast<const uint8_t*>(plaintext.data());
+  const auto* a = reinterpret_cast<const uint8_t*>(ad.data());
+  const auto* n = reinterpret_cast<const uint8_t*>(nonce.data());
+  auto* c = reinterpret_cast<uint8_t*>(cipher.data());
+  if (aes) {
+    crypto_aead_aes256gcm_encrypt(c, nullptr, m, plaintext.size(), a, ad.size(), nullptr, n, keys.data_key.data());
+  } else {
+    crypto_aead_xchacha20poly1305_ietf_encrypt(c, nullptr, m, plaintext.size(), a, ad.size(), nullptr, n,
+                                               keys.data_key.data());
+  }
+  return full_header + nonce + cipher;
+}
+
+TEST(ObjectFormatTest, ReadsWhatLibsodiumSealsAndRejectsItTampered) {
+  KeyMaterial keys = random_keys(true);
+  std::vector<Encryption> ciphers = {Encryption::kXChaCha20Poly1305};
+  if (aes256gcm_available()) ciphers.push_back(Encryption::kAes256Gcm);
+  for (Encryption e : ciphers) {
+    const ObjectCodec codec(keys, 3, e);
+    // Around the ciphers' 64- and 16-byte blocks, and a whole block.
+    for (size_t size : {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{63}, size_t{64}, size_t{65},
+                        size_t{4097}, size_t{(1 << 20) + 7}}) {
+      SCOPED_TRACE(::testing::Message() << "encryption " << static_cast<int>(e) << ", " << size << " bytes");
+      const std::string plaintext = random_bytes(size, static_cast<uint32_t>(size));
+      std::string stored = sodium_sealed_object(keys, e, "data/ab/c", plaintext);
+      std::string out;
+      ASSERT_TRUE(codec.decode("data/ab/c", stored, &out).is_ok());
+      EXPECT_EQ(out, plaintext);
+      stored.back() ^= 1;  // the tag
+      EXPECT_EQ(codec.decode("data/ab/c", stored, &out).code(), Status::Code::kCorruption);
+      stored.back() ^= 1;
+      stored[stored.size() - 17] ^= 0x80;  // the last ciphertext byte, or the nonce when empty
+      EXPECT_EQ(codec.decode("data/ab/c", stored, &out).code(), Status::Code::kCorruption);
+    }
+  }
+}
+
+TEST(ObjectFormatTest, AesGcmLayoutMatchesDocumentation) {
+  if (!aes256gcm_available()) GTEST_SKIP() << "this CPU has no AES-NI/PCLMUL for libsodium's AES-GCM";
+  KeyMaterial keys = random_keys(true);
+  const std::string name = "data/00/1";
+  const std::string plaintext = random_bytes(300000);  // incompressible: stored as is
+  std::string stored = ObjectCodec(keys, 3, Encryption::kAes256Gcm).encode(name, plaintext);
+  ASSERT_EQ(stored.substr(0, 8), std::string("HRDF\x01\x00\x02\x00", 8));
+  const std::string ad = stored.substr(0, 8) + name;
+  const std::string cipher = stored.substr(8 + 12);
+  std::string decrypted(cipher.size() - 16, '\0');
+  ASSERT_EQ(crypto_aead_aes256gcm_decrypt(reinterpret_cast<uint8_t*>(decrypted.data()), nullptr, nullptr,
+                                          reinterpret_cast<const uint8_t*>(cipher.data()), cipher.size(),
+                                          reinterpret_cast<const uint8_t*>(ad.data()), ad.size(),
+                                          reinterpret_cast<const uint8_t*>(stored.data() + 8), keys.data_key.data()),
+            0);
+  EXPECT_EQ(decrypted, plaintext);
+}
+
 // A plain object whose payload is `frame` marked as zstd, with a valid checksum.
 std::string plain_zstd_object(const std::string& name, const std::string& frame) {
   std::string header("HRDF\x01\x01\x00\x00", 8);
@@ -394,6 +461,14 @@ TEST(HashBlockTest, IsKeyedBlake2b256) {
   crypto_generichash(expected.data(), expected.size(), reinterpret_cast<const uint8_t*>(data.data()),
                      data.size(), a.block_hash_key.data(), a.block_hash_key.size());
   EXPECT_EQ(ha, expected);
+  // The same function at every length, across BLAKE2b's 128-byte blocks.
+  for (size_t size : {size_t{0}, size_t{1}, size_t{127}, size_t{128}, size_t{129}, size_t{4096},
+                      size_t{(1 << 20) + 7}}) {
+    const std::string bytes = random_bytes(size, static_cast<uint32_t>(size) + 3);
+    crypto_generichash(expected.data(), expected.size(), reinterpret_cast<const uint8_t*>(bytes.data()),
+                       bytes.size(), a.block_hash_key.data(), a.block_hash_key.size());
+    EXPECT_EQ(hash_block(a, bytes), expected) << size << " bytes";
+  }
   // The data key plays no part.
   KeyMaterial a2 = a;
   a2.data_key[0] ^= 1;
