@@ -26,8 +26,12 @@ EVP_CIPHER_CTX* cipher_context() {
   return context.ctx;
 }
 
+// Fetched once for the process: the EVP_aes_256_gcm()-style getters look
+// the implementation up again at every EVP_EncryptInit_ex().
 const EVP_CIPHER* evp_cipher(Aead aead) {
-  return aead == Aead::kAes256Gcm ? EVP_aes_256_gcm() : EVP_chacha20_poly1305();
+  static EVP_CIPHER* aes = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  static EVP_CIPHER* chacha = EVP_CIPHER_fetch(nullptr, "ChaCha20-Poly1305", nullptr);
+  return aead == Aead::kAes256Gcm ? aes : chacha;
 }
 
 EVP_MAC* blake2b_mac() {
@@ -74,7 +78,7 @@ bool openssl_keyed_blake2b(uint8_t* out, size_t out_size, const uint8_t* data, s
 bool openssl_aead_encrypt(Aead aead, uint8_t* cipher, const uint8_t* message, size_t size, const uint8_t* ad,
                           size_t ad_size, const uint8_t* nonce, const uint8_t* key) {
   EVP_CIPHER_CTX* ctx = cipher_context();
-  if (ctx == nullptr || ad_size > INT_MAX) return false;
+  if (ctx == nullptr || evp_cipher(aead) == nullptr || ad_size > INT_MAX) return false;
   // Both ciphers take a 96-bit nonce by default.
   if (EVP_EncryptInit_ex(ctx, evp_cipher(aead), nullptr, key, nonce) != 1) return false;
   int n = 0;
@@ -91,7 +95,7 @@ AeadOpen openssl_aead_decrypt(Aead aead, uint8_t* message, const uint8_t* cipher
                               const uint8_t* ad, size_t ad_size, const uint8_t* nonce, const uint8_t* key) {
   EVP_CIPHER_CTX* ctx = cipher_context();
   if (cipher_size < kAeadTagBytes) return AeadOpen::kForged;
-  if (ctx == nullptr || ad_size > INT_MAX) return AeadOpen::kUnavailable;
+  if (ctx == nullptr || evp_cipher(aead) == nullptr || ad_size > INT_MAX) return AeadOpen::kUnavailable;
   const size_t size = cipher_size - kAeadTagBytes;
   if (EVP_DecryptInit_ex(ctx, evp_cipher(aead), nullptr, key, nonce) != 1) return AeadOpen::kUnavailable;
   int n = 0;
