@@ -140,34 +140,49 @@ Status unpack_payload(std::string_view name, Compression compression, std::strin
   return Status::ok();
 }
 
-// XChaCha20-Poly1305-IETF as libsodium builds it: ChaCha20-Poly1305 (RFC
-// 8439) under the subkey HChaCha20(key, nonce[0..16)) and the nonce
-// 0^32 || nonce[16..24). Here its ChaCha20-Poly1305 half runs in OpenSSL.
-struct XChaChaInner {
-  block_internal::SecretKey subkey;
-  uint8_t nonce[block_internal::kAeadNonceBytes] = {};
-  XChaChaInner(const uint8_t* outer_nonce, const uint8_t* key) {
-    crypto_core_hchacha20(subkey.data(), outer_nonce, key, nullptr);
-    std::memcpy(nonce + 4, outer_nonce + crypto_core_hchacha20_INPUTBYTES, 8);
+// What OpenSSL is given for an object's AEAD. AES-256-GCM takes the
+// object's nonce and key as they are. XChaCha20-Poly1305-IETF is built the
+// way libsodium builds it: ChaCha20-Poly1305 (RFC 8439) under the subkey
+// HChaCha20(key, nonce[0..16)) and the nonce 0^32 || nonce[16..24).
+class OpenSslAeadInput {
+ public:
+  OpenSslAeadInput(Encryption encryption, const uint8_t* nonce, const uint8_t* key) {
+    if (encryption == Encryption::kAes256Gcm) {
+      aead = block_internal::Aead::kAes256Gcm;
+      this->nonce = nonce;
+      this->key = key;
+      return;
+    }
+    crypto_core_hchacha20(subkey_.data(), nonce, key, nullptr);
+    std::memcpy(inner_nonce_ + 4, nonce + crypto_core_hchacha20_INPUTBYTES, 8);
+    aead = block_internal::Aead::kChaCha20Poly1305;
+    this->nonce = inner_nonce_;
+    this->key = subkey_.data();
   }
+
+  block_internal::Aead aead;
+  const uint8_t* nonce;
+  const uint8_t* key;
+
+ private:
+  block_internal::SecretKey subkey_;
+  uint8_t inner_nonce_[block_internal::kAeadNonceBytes] = {};
 };
 static_assert(crypto_core_hchacha20_INPUTBYTES + 8 == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 
-// Encrypts `size` bytes of `m` into `cipher` (ciphertext, then the tag).
+// Encrypts `size` bytes of `m` into `cipher` (ciphertext, then the tag):
+// through OpenSSL, or libsodium when OpenSSL cannot.
 void seal(Encryption encryption, uint8_t* cipher, const uint8_t* m, size_t size, std::string_view ad,
           const uint8_t* nonce, const uint8_t* key) {
   const auto* a = reinterpret_cast<const uint8_t*>(ad.data());
-  unsigned long long cipher_size = 0;
-  if (encryption == Encryption::kAes256Gcm) {
-    if (!block_internal::openssl_aead_encrypt(block_internal::Aead::kAes256Gcm, cipher, m, size, a, ad.size(), nonce,
-                                              key)) {
-      crypto_aead_aes256gcm_encrypt(cipher, &cipher_size, m, size, a, ad.size(), nullptr, nonce, key);
-    }
+  const OpenSslAeadInput input(encryption, nonce, key);
+  if (block_internal::openssl_aead_encrypt(input.aead, cipher, m, size, a, ad.size(), input.nonce, input.key)) {
     return;
   }
-  const XChaChaInner inner(nonce, key);
-  if (!block_internal::openssl_aead_encrypt(block_internal::Aead::kChaCha20Poly1305, cipher, m, size, a, ad.size(),
-                                            inner.nonce, inner.subkey.data())) {
+  unsigned long long cipher_size = 0;
+  if (encryption == Encryption::kAes256Gcm) {
+    crypto_aead_aes256gcm_encrypt(cipher, &cipher_size, m, size, a, ad.size(), nullptr, nonce, key);
+  } else {
     crypto_aead_xchacha20poly1305_ietf_encrypt(cipher, &cipher_size, m, size, a, ad.size(), nullptr, nonce, key);
   }
 }
@@ -176,22 +191,16 @@ void seal(Encryption encryption, uint8_t* cipher, const uint8_t* m, size_t size,
 bool open_sealed(Encryption encryption, uint8_t* m, const uint8_t* cipher, size_t cipher_size, std::string_view ad,
                  const uint8_t* nonce, const uint8_t* key) {
   const auto* a = reinterpret_cast<const uint8_t*>(ad.data());
-  unsigned long long size = 0;
-  if (encryption == Encryption::kAes256Gcm) {
-    switch (block_internal::openssl_aead_decrypt(block_internal::Aead::kAes256Gcm, m, cipher, cipher_size, a,
-                                                 ad.size(), nonce, key)) {
-      case block_internal::AeadOpen::kAuthentic: return true;
-      case block_internal::AeadOpen::kForged: return false;
-      case block_internal::AeadOpen::kUnavailable: break;
-    }
-    return crypto_aead_aes256gcm_decrypt(m, &size, nullptr, cipher, cipher_size, a, ad.size(), nonce, key) == 0;
-  }
-  const XChaChaInner inner(nonce, key);
-  switch (block_internal::openssl_aead_decrypt(block_internal::Aead::kChaCha20Poly1305, m, cipher, cipher_size, a,
-                                               ad.size(), inner.nonce, inner.subkey.data())) {
+  const OpenSslAeadInput input(encryption, nonce, key);
+  switch (block_internal::openssl_aead_decrypt(input.aead, m, cipher, cipher_size, a, ad.size(), input.nonce,
+                                               input.key)) {
     case block_internal::AeadOpen::kAuthentic: return true;
     case block_internal::AeadOpen::kForged: return false;
     case block_internal::AeadOpen::kUnavailable: break;
+  }
+  unsigned long long size = 0;
+  if (encryption == Encryption::kAes256Gcm) {
+    return crypto_aead_aes256gcm_decrypt(m, &size, nullptr, cipher, cipher_size, a, ad.size(), nonce, key) == 0;
   }
   return crypto_aead_xchacha20poly1305_ietf_decrypt(m, &size, nullptr, cipher, cipher_size, a, ad.size(), nonce,
                                                     key) == 0;

@@ -5,10 +5,10 @@
 // for: on the benchmark VM (AMD EPYC with VAES and AVX-512, `openssl speed`
 // against pipeline_bench) AES-256-GCM runs at 4.4 GB/s instead of 1.4-1.7
 // GB/s, ChaCha20-Poly1305 at 3.9 GB/s instead of 1.1 GB/s, keyed BLAKE2b at
-// 1.1 GB/s instead of 0.57 GB/s. Every function returns false when OpenSSL could
-// not do the work (no context, a provider refusing the algorithm); the
-// caller then uses libsodium, so nothing depends on OpenSSL's presence
-// beyond linking.
+// 1.1 GB/s instead of 0.57 GB/s. Every function says when OpenSSL could
+// not do the work (false, or AeadOpen::kUnavailable: no context, a provider
+// refusing the algorithm); the caller then uses libsodium, so nothing
+// depends on OpenSSL's presence beyond linking.
 #pragma once
 
 #include <cstddef>
