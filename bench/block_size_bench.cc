@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   const size_t mib = argc > 1 ? std::stoul(argv[1]) : 128;
   const std::filesystem::path work = std::filesystem::path(argc > 2 ? argv[2] : "/var/tmp") / "hoardfs-bs-bench";
   const std::string data = make_data(mib << 20, 42);
-  std::printf("%zu MiB data set; zstd-3; local backend in %s\n", mib, work.c_str());
+  std::printf("%zu MiB data set; zstd-%d; local backend in %s\n", mib, kDefaultZstdLevel, work.c_str());
   std::printf("%-10s %12s %10s %16s %16s\n", "block", "write MB/s", "objects", "edit re-upload", "shifted dedup");
   for (uint32_t block : {64u << 10, 256u << 10, 1u << 20, 4u << 20}) {
     MountOptions options;

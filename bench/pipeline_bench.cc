@@ -2,7 +2,7 @@
 // metadata database, each on the project's own code:
 //
 //   BM_HashBlock         keyed BLAKE2b-256 block identity (hash_block)
-//   BM_Zstd*             zstd at level 3 (the mount's default) on text and on
+//   BM_Zstd*             zstd at the mount's default level on text and on
 //                        random data, as the codec calls it
 //   BM_Encrypt/Decrypt   ObjectCodec with compression off: header + AEAD
 //                        (XChaCha20-Poly1305, what the mount writes; AES-256-GCM
@@ -43,11 +43,11 @@
 namespace {
 
 using hoardfs::Encryption;
+using hoardfs::kDefaultZstdLevel;
 using hoardfs::KeyMaterial;
 using hoardfs::ObjectCodec;
 
 constexpr size_t kMiB = 1 << 20;
-constexpr int kDefaultZstdLevel = 3;  // MountOptions::zstd_level
 
 std::string text_data(size_t size, uint32_t seed) {
   std::mt19937 rng(seed);

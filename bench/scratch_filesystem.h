@@ -1,5 +1,5 @@
 // A throwaway filesystem for the benchmarks that drive the Filesystem
-// library directly (no FUSE): encrypted with random keys, zstd-3, on a local
+// library directly (no FUSE): encrypted with random keys, zstd at the default level, on a local
 // backend in WORK/store, its cache in WORK/cache. WORK is emptied first.
 #pragma once
 
@@ -42,7 +42,7 @@ inline ScratchFilesystem open_scratch_filesystem(const std::filesystem::path& wo
   randombytes_buf(keys.block_hash_key.data(), keys.block_hash_key.size());
   const std::string initial = (work / "init.db").string();
   initialize_metadata_database(initial, 0, 0, 0755);
-  const ObjectCodec codec(keys, 3);
+  const ObjectCodec codec(keys, kDefaultZstdLevel);
   MetadataSync(*scratch.backend, codec, {}).upload(initial);
   options.cache_dir = (work / "cache").string();
   auto opened = Filesystem::open(*scratch.backend, keys, block_size, options);

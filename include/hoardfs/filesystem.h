@@ -71,7 +71,7 @@ struct MountOptions {
   std::string storage_url;
   std::string cache_dir;                 // this filesystem's own cache folder
   uint64_t cache_bytes = 4ull << 30;     // --cachesize
-  int zstd_level = 3;                    // --compress zstd-N (0: none)
+  int zstd_level = kDefaultZstdLevel;    // --compress zstd-N (0: none)
   unsigned upload_threads = 4;
   // Blocks fetched ahead of a sequential reader. 16 (16 MiB at the default
   // block size) keeps the workers busy while the reader consumes: a cold

@@ -30,7 +30,7 @@ struct MountRequest {
   std::optional<bool> direct_writes;  // write-only handles bypass the page cache (unset: by kernel)
   std::string cachedir;  // empty: the default cache root
   std::string cachesize = "4G";
-  std::string compress = "zstd-3";
+  std::string compress = "zstd";  // kDefaultZstdLevel
   unsigned threads = 4;
   unsigned metadata_upload_interval_s = 3600;
   unsigned metadata_versions = 10;

@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "hoardfs/object_codec.h"
+
 namespace hoardfs::tools {
 
 int exit_code_for(const Status& status) {
@@ -118,7 +120,7 @@ std::string format_size(uint64_t bytes) {
 
 Result<int> parse_compression(const std::string& text) {
   if (text == "none") return 0;
-  if (text == "zstd") return 3;
+  if (text == "zstd") return kDefaultZstdLevel;
   const std::string prefix = "zstd-";
   if (text.compare(0, prefix.size(), prefix) == 0 && text.size() > prefix.size() &&
       text.size() <= prefix.size() + 2) {

@@ -106,7 +106,7 @@ TEST(ResolveMount, DefaultsAndConversions) {
   auto resolved = resolve_mount_request(request);
   ASSERT_TRUE(resolved.is_ok()) << resolved.status().to_string();
   EXPECT_EQ(resolved->mount.cache_bytes, 4ull << 30);
-  EXPECT_EQ(resolved->mount.zstd_level, 3);
+  EXPECT_EQ(resolved->mount.zstd_level, 2);
   EXPECT_EQ(resolved->mount.upload_threads, 4u);
   EXPECT_EQ(resolved->mount.metadata_interval_s, 3600u);
   EXPECT_EQ(resolved->mount.storage_url, "local:///srv/b");

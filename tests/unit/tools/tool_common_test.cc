@@ -48,7 +48,7 @@ TEST(FormatSize, HumanUnits) {
 
 TEST(ParseCompression, Levels) {
   EXPECT_EQ(*parse_compression("none"), 0);
-  EXPECT_EQ(*parse_compression("zstd"), 3);
+  EXPECT_EQ(*parse_compression("zstd"), 2);  // the default level
   EXPECT_EQ(*parse_compression("zstd-1"), 1);
   EXPECT_EQ(*parse_compression("zstd-19"), 19);
   EXPECT_EQ(*parse_compression("zstd-22"), 22);
