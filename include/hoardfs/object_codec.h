@@ -36,12 +36,22 @@ enum class Encryption : uint8_t { kNone = 0, kXChaCha20Poly1305 = 1, kAes256Gcm 
 
 using Key256 = std::array<uint8_t, 32>;
 
+// The keyed function that names a block for deduplication (its identity),
+// chosen when the filesystem is made and kept for its life: every block of
+// a filesystem is named by the same one, or identical blocks would not be
+// recognised. See doc/format.md.
+enum class BlockHashFunction : uint8_t {
+  kBlake2b256,  // keyed BLAKE2b-256: filesystems of revision 1
+  kHmacSha256,  // HMAC-SHA-256: what mkfs makes since revision 2
+};
+
 // The secrets of one filesystem, derived from its random master key.
 // Copies wipe their keys when destroyed.
 struct KeyMaterial {
   bool encrypted = false;  // false for mkfs --plain
   Key256 data_key{};       // AEAD key for every object (data and metadata)
-  Key256 block_hash_key{}; // key of the BLAKE2b block identity
+  Key256 block_hash_key{}; // key of the block identity
+  BlockHashFunction block_hash = BlockHashFunction::kBlake2b256;
   ~KeyMaterial();
 };
 
@@ -87,7 +97,8 @@ class ObjectCodec {
   Encryption encryption_;
 };
 
-// Identity of a block: keyed BLAKE2b-256 of its plaintext.
+// Identity of a block: keys.block_hash of its plaintext under
+// keys.block_hash_key.
 using BlockHash = std::array<uint8_t, 32>;
 BlockHash hash_block(const KeyMaterial& keys, std::string_view plaintext);
 

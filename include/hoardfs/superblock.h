@@ -23,7 +23,10 @@
 
 namespace hoardfs {
 
-inline constexpr uint32_t kFilesystemRevision = 1;
+// Revision 2 names the block identity function ("block_hash"); revision 1,
+// which has no such member, is keyed BLAKE2b-256. This build reads both and
+// makes revision 2.
+inline constexpr uint32_t kFilesystemRevision = 2;
 inline constexpr uint32_t kMinBlockSize = 4096;
 inline constexpr uint32_t kMaxBlockSize = 64u << 20;
 // A larger superblock object is refused before parsing.
@@ -46,6 +49,8 @@ struct FilesystemParams {
   int64_t created_unix = 0;  // create_superblock uses the current time when 0
   bool encrypted = true;
   KdfLimits kdf;          // Argon2id cost of the passphrase (encrypted only)
+  // Keyed function naming blocks for dedup (revision 1: always BLAKE2b).
+  BlockHashFunction block_hash = BlockHashFunction::kHmacSha256;
 };
 
 // Creates a new random master key and the superblock bytes for it.

@@ -348,6 +348,18 @@ BlockHash hash_block(const KeyMaterial& keys, std::string_view plaintext) {
   ensure_sodium();
   BlockHash hash{};
   const auto* data = reinterpret_cast<const uint8_t*>(plaintext.data());
+  if (keys.block_hash == BlockHashFunction::kHmacSha256) {
+    static_assert(sizeof(BlockHash) == crypto_auth_hmacsha256_BYTES);
+    if (!block_internal::openssl_hmac_sha256(hash.data(), data, plaintext.size(), keys.block_hash_key.data(),
+                                             keys.block_hash_key.size())) {
+      crypto_auth_hmacsha256_state state;
+      crypto_auth_hmacsha256_init(&state, keys.block_hash_key.data(), keys.block_hash_key.size());
+      crypto_auth_hmacsha256_update(&state, data, plaintext.size());
+      crypto_auth_hmacsha256_final(&state, hash.data());
+      sodium_memzero(&state, sizeof state);
+    }
+    return hash;
+  }
   if (!block_internal::openssl_keyed_blake2b(hash.data(), hash.size(), data, plaintext.size(),
                                              keys.block_hash_key.data(), keys.block_hash_key.size())) {
     crypto_generichash(hash.data(), hash.size(), data, plaintext.size(), keys.block_hash_key.data(),

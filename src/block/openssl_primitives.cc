@@ -49,6 +49,34 @@ EVP_MAC_CTX* mac_context() {
   return context.ctx;
 }
 
+EVP_MAC* hmac_mac() {
+  static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);  // kept for the process
+  return mac;
+}
+
+// An HMAC context bound to SHA-256 once: naming the digest at every init
+// would look it up again each time.
+struct HmacContext {
+  EVP_MAC_CTX* ctx = nullptr;
+  HmacContext() {
+    if (hmac_mac() == nullptr) return;
+    ctx = EVP_MAC_CTX_new(hmac_mac());
+    char digest[] = "SHA2-256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    if (ctx != nullptr && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+      EVP_MAC_CTX_free(ctx);
+      ctx = nullptr;
+    }
+  }
+  ~HmacContext() { EVP_MAC_CTX_free(ctx); }
+};
+
+EVP_MAC_CTX* hmac_context() {
+  thread_local HmacContext context;
+  return context.ctx;
+}
+
 // Feeds `size` bytes to `update` in pieces an int can count.
 template <typename Update>
 bool in_pieces(const uint8_t* data, size_t size, Update update) {
@@ -73,6 +101,17 @@ bool openssl_keyed_blake2b(uint8_t* out, size_t out_size, const uint8_t* data, s
   }
   size_t written = 0;
   return EVP_MAC_final(ctx, out, &written, out_size) == 1 && written == out_size;
+}
+
+bool openssl_hmac_sha256(uint8_t* out, const uint8_t* data, size_t size, const uint8_t* key, size_t key_size) {
+  EVP_MAC_CTX* ctx = hmac_context();
+  if (ctx == nullptr || key_size == 0) return false;
+  if (EVP_MAC_init(ctx, key, key_size, nullptr) != 1) return false;
+  if (!in_pieces(data, size, [&](const uint8_t* p, size_t n, size_t) { return EVP_MAC_update(ctx, p, n) == 1; })) {
+    return false;
+  }
+  size_t written = 0;
+  return EVP_MAC_final(ctx, out, &written, 32) == 1 && written == 32;
 }
 
 bool openssl_aead_encrypt(Aead aead, uint8_t* cipher, const uint8_t* message, size_t size, const uint8_t* ad,

@@ -1,7 +1,7 @@
 // OpenSSL's implementations of primitives the block layer also gets from
-// libsodium: AES-256-GCM, ChaCha20-Poly1305 and keyed BLAKE2b. They compute the same
-// functions (same bytes out, tested against libsodium in
-// object_codec_test.cc), only faster on CPUs that OpenSSL has code paths
+// libsodium: AES-256-GCM, ChaCha20-Poly1305, keyed BLAKE2b and HMAC-SHA-256.
+// They compute the same functions (same bytes out, tested against libsodium
+// in object_codec_test.cc), only faster on CPUs that OpenSSL has code paths
 // for: on the benchmark VM (AMD EPYC with VAES and AVX-512, `openssl speed`
 // against pipeline_bench) AES-256-GCM runs at 4.4 GB/s instead of 1.4-1.7
 // GB/s, ChaCha20-Poly1305 at 3.9 GB/s instead of 1.1 GB/s, keyed BLAKE2b at
@@ -23,6 +23,10 @@ inline constexpr size_t kAeadTagBytes = 16;
 // bytes: crypto_generichash(out, out_size, data, size, key, key_size).
 bool openssl_keyed_blake2b(uint8_t* out, size_t out_size, const uint8_t* data, size_t size, const uint8_t* key,
                            size_t key_size);
+
+// HMAC-SHA-256 (RFC 2104, FIPS 180-4): 32 bytes into `out`, with a key of
+// any length: crypto_auth_hmacsha256_init/update/final.
+bool openssl_hmac_sha256(uint8_t* out, const uint8_t* data, size_t size, const uint8_t* key, size_t key_size);
 
 // The two AEADs with a 96-bit nonce and a 256-bit key: AES-256-GCM, and
 // ChaCha20-Poly1305 as RFC 8439 defines it (libsodium's "IETF" variant, on

@@ -93,10 +93,30 @@ void hex_member(const json& object, const char* key, uint8_t* out, size_t size) 
   }
 }
 
+constexpr const char* kBlake2bName = "blake2b-256";
+constexpr const char* kHmacSha256Name = "hmac-sha256";
+
+const char* block_hash_name(BlockHashFunction f) {
+  return f == BlockHashFunction::kHmacSha256 ? kHmacSha256Name : kBlake2bName;
+}
+
 // Fills everything after the revision check; throws on a malformed field.
 void read_fields(Document& doc) {
   const json& root = doc.root;
   FilesystemParams& p = doc.params;
+  if (p.revision == 1) {
+    if (root.contains("block_hash")) throw std::runtime_error("a revision 1 filesystem names no block hash");
+    p.block_hash = BlockHashFunction::kBlake2b256;
+  } else {
+    const json& name = member(root, "block_hash");
+    if (name == kHmacSha256Name) {
+      p.block_hash = BlockHashFunction::kHmacSha256;
+    } else if (name == kBlake2bName) {
+      p.block_hash = BlockHashFunction::kBlake2b256;
+    } else {
+      throw std::runtime_error("unknown \"block_hash\"");
+    }
+  }
   uint64_t block_size = unsigned_member(root, "block_size");
   if (block_size < kMinBlockSize || block_size > kMaxBlockSize) {
     throw std::runtime_error(fmt::format("block_size {} out of range", block_size));
@@ -157,9 +177,10 @@ void derive_subkey(const SecretKey& master, uint64_t id, uint8_t* out) {
   crypto_kdf_derive_from_key(out, sizeof(Key256), id, kKdfContext, master.data());
 }
 
-KeyMaterial derive_keys(const SecretKey& master, bool encrypted) {
+KeyMaterial derive_keys(const SecretKey& master, const FilesystemParams& params) {
   KeyMaterial keys;
-  keys.encrypted = encrypted;
+  keys.encrypted = params.encrypted;
+  keys.block_hash = params.block_hash;
   derive_subkey(master, kDataKeyId, keys.data_key.data());
   derive_subkey(master, kBlockHashKeyId, keys.block_hash_key.data());
   return keys;
@@ -277,7 +298,8 @@ Result<NewFilesystem> create_superblock(const FilesystemParams& params,
                {"block_size", p.block_size},
                {"fs_id", p.fs_id},
                {"created", p.created_unix},
-               {"encrypted", p.encrypted}};
+               {"encrypted", p.encrypted},
+               {"block_hash", block_hash_name(p.block_hash)}};
   if (p.encrypted) {
     HOARDFS_RETURN_IF_ERROR(wrap_master_key(master, passphrase, p.kdf, root));
   } else {
@@ -286,7 +308,7 @@ Result<NewFilesystem> create_superblock(const FilesystemParams& params,
   }
   seal(master, root);
   result.superblock_bytes = serialise(root);
-  result.keys = derive_keys(master, p.encrypted);
+  result.keys = derive_keys(master, p);
   return result;
 }
 
@@ -303,7 +325,7 @@ Result<KeyMaterial> unlock_superblock(std::string_view bytes, const std::string&
   HOARDFS_RETURN_IF_ERROR(parse_document(bytes, &doc));
   SecretKey master;
   HOARDFS_RETURN_IF_ERROR(open_master_key(doc, passphrase, &master));
-  return derive_keys(master, doc.params.encrypted);
+  return derive_keys(master, doc.params);
 }
 
 Result<std::string> rewrap_superblock(std::string_view bytes, const std::string& old_passphrase,

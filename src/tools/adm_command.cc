@@ -216,7 +216,15 @@ int run_upgrade(const AdmRequest& request) {
                         fmt::format("{}: {} (this hoardfs reads and upgrades up to revision {})", access.url,
                                     params.status().to_string(), kFilesystemRevision));
   }
-  // Revision 1 is the first format; later revisions add their upgrade steps here.
+  // Later revisions add their upgrade steps here.
+  if (params->revision == 1) {
+    // Its blocks are named by keyed BLAKE2b-256; naming them otherwise means
+    // hashing every block again, for nothing but speed.
+    fmt::print("{} has format revision 1 (blocks named by keyed BLAKE2b-256), which this hoardfs reads and "
+               "writes as it is: nothing to upgrade\n",
+               access.url);
+    return exit_code::kOk;
+  }
   fmt::print("{} has format revision {}, the current one: nothing to upgrade\n", access.url, params->revision);
   return exit_code::kOk;
 }

@@ -475,5 +475,36 @@ TEST(HashBlockTest, IsKeyedBlake2b256) {
   EXPECT_EQ(hash_block(a2, data), ha);
 }
 
+TEST(HashBlockTest, IsHmacSha256WhenTheFilesystemSaysSo) {
+  KeyMaterial a = random_keys(true);
+  const std::string data = text_bytes(70000);
+  const BlockHash blake = hash_block(a, data);
+  a.block_hash = BlockHashFunction::kHmacSha256;
+  const BlockHash ha = hash_block(a, data);
+  EXPECT_NE(ha, blake);
+  EXPECT_EQ(ha, hash_block(a, data));
+  KeyMaterial b = random_keys(true);
+  b.block_hash = BlockHashFunction::kHmacSha256;
+  EXPECT_NE(ha, hash_block(b, data));
+  EXPECT_NE(hash_block(a, ""), hash_block(b, ""));
+  // libsodium's HMAC-SHA-256 at every length, across SHA-256's 64-byte blocks.
+  for (size_t size : {size_t{0}, size_t{1}, size_t{55}, size_t{63}, size_t{64}, size_t{65}, size_t{4096},
+                      size_t{(1 << 20) + 7}}) {
+    const std::string bytes = random_bytes(size, static_cast<uint32_t>(size) + 5);
+    BlockHash expected{};
+    crypto_auth_hmacsha256(expected.data(), reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                           a.block_hash_key.data());
+    EXPECT_EQ(hash_block(a, bytes), expected) << size << " bytes";
+  }
+  // A fixed answer (Python's hmac module): key 00 01 .. 1f, "hoardfs block".
+  KeyMaterial fixed;
+  for (size_t i = 0; i < fixed.block_hash_key.size(); ++i) fixed.block_hash_key[i] = static_cast<uint8_t>(i);
+  fixed.block_hash = BlockHashFunction::kHmacSha256;
+  const BlockHash known = hash_block(fixed, "hoardfs block");
+  char hex[2 * sizeof known + 1];
+  sodium_bin2hex(hex, sizeof hex, known.data(), known.size());
+  EXPECT_STREQ(hex, "29e2247001162a35f576546c5ed13e133e0ace8b43a2389bd06919c4b5a9ab30");
+}
+
 }  // namespace
 }  // namespace hoardfs

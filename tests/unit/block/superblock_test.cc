@@ -69,6 +69,45 @@ TEST(SuperblockTest, CreateThenUnlock) {
   EXPECT_EQ(parsed->kdf.memlimit, crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE);
 }
 
+TEST(SuperblockTest, NamesTheBlockHash) {
+  NewFilesystem fs = create();
+  EXPECT_EQ(kFilesystemRevision, 2u);
+  EXPECT_EQ(json::parse(fs.superblock_bytes)["block_hash"], "hmac-sha256");
+  EXPECT_EQ(fs.keys.block_hash, BlockHashFunction::kHmacSha256);
+  auto keys = unlock_superblock(fs.superblock_bytes, kPassphrase);
+  ASSERT_TRUE(keys.is_ok()) << keys.status().to_string();
+  EXPECT_EQ(keys->block_hash, BlockHashFunction::kHmacSha256);
+  EXPECT_EQ(parse_superblock(fs.superblock_bytes)->block_hash, BlockHashFunction::kHmacSha256);
+
+  FilesystemParams p = params();
+  p.block_hash = BlockHashFunction::kBlake2b256;
+  auto blake = create_superblock(p, kPassphrase);
+  ASSERT_TRUE(blake.is_ok()) << blake.status().to_string();
+  EXPECT_EQ(json::parse(blake->superblock_bytes)["block_hash"], "blake2b-256");
+  keys = unlock_superblock(blake->superblock_bytes, kPassphrase);
+  ASSERT_TRUE(keys.is_ok()) << keys.status().to_string();
+  EXPECT_EQ(keys->block_hash, BlockHashFunction::kBlake2b256);
+
+  // Authenticated like every member: changing it is detected.
+  std::string swapped = edit(fs.superblock_bytes, [](json& j) { j["block_hash"] = "blake2b-256"; });
+  EXPECT_EQ(unlock_superblock(swapped, kPassphrase).status().code(), Status::Code::kCorruption);
+  // Revision 2 must name one this build knows; revision 1 must name none
+  // (and is BLAKE2b: tests/e2e/test_block_hash.py reads a real one).
+  for (const std::string& bytes :
+       {edit(fs.superblock_bytes, [](json& j) { j["block_hash"] = "md5"; }),
+        edit(fs.superblock_bytes, [](json& j) { j["block_hash"] = 1; }),
+        edit(fs.superblock_bytes, [](json& j) { j.erase("block_hash"); }),
+        edit(fs.superblock_bytes, [](json& j) { j["revision"] = 1; })}) {
+    EXPECT_EQ(parse_superblock(bytes).status().code(), Status::Code::kCorruption) << bytes;
+  }
+  auto old = parse_superblock(edit(fs.superblock_bytes, [](json& j) {
+    j["revision"] = 1;
+    j.erase("block_hash");
+  }));
+  ASSERT_TRUE(old.is_ok()) << old.status().to_string();
+  EXPECT_EQ(old->block_hash, BlockHashFunction::kBlake2b256);
+}
+
 TEST(SuperblockTest, StoredJsonHoldsNoKeyInClear) {
   NewFilesystem fs = create();
   json j = json::parse(fs.superblock_bytes);
@@ -107,7 +146,10 @@ TEST(SuperblockTest, EncryptedNeedsPassphraseAndSaneParameters) {
   p.kdf.memlimit = uint64_t{1} << 40;
   EXPECT_EQ(create_superblock(p, kPassphrase).status().code(), Status::Code::kInvalidArgument);
   p = params();
-  p.revision = 2;
+  p.revision = kFilesystemRevision + 1;
+  EXPECT_EQ(create_superblock(p, kPassphrase).status().code(), Status::Code::kInvalidArgument);
+  p = params();
+  p.revision = 1;  // read, never made
   EXPECT_EQ(create_superblock(p, kPassphrase).status().code(), Status::Code::kInvalidArgument);
   p = params();
   p.fs_id = "not hex";
@@ -206,7 +248,7 @@ TEST(SuperblockTest, PlainFilesystem) {
 
 TEST(SuperblockTest, NewerRevisionIsUnsupported) {
   NewFilesystem fs = create();
-  std::string newer = edit(fs.superblock_bytes, [](json& j) { j["revision"] = 2; });
+  std::string newer = edit(fs.superblock_bytes, [](json& j) { j["revision"] = kFilesystemRevision + 1; });
   EXPECT_EQ(parse_superblock(newer).status().code(), Status::Code::kUnsupported);
   EXPECT_EQ(unlock_superblock(newer, kPassphrase).status().code(), Status::Code::kUnsupported);
   // Even when the rest is unknown to this version.
