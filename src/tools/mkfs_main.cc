@@ -139,6 +139,9 @@ void print_summary(const std::string& url, const FilesystemParams& params, const
   fmt::print("Created a hoardfs filesystem at {}\n", url);
   fmt::print("  filesystem id: {}\n", params.fs_id);
   fmt::print("  block size:    {}\n", format_size(params.block_size));
+  fmt::print("  block names:   {} (format revision {})\n",
+             params.block_hash == BlockHashFunction::kHmacSha256 ? "HMAC-SHA-256" : "keyed BLAKE2b-256",
+             params.revision);
   fmt::print("  encryption:    {}\n",
              params.encrypted ? "yes (random master key wrapped with an Argon2id-derived key)"
                               : "none (--plain)");
