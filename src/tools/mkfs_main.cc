@@ -37,6 +37,7 @@ struct MkfsRequest {
   bool quiet = false;
   bool debug = false;
   std::string block_size = "1M";
+  std::string block_hash = "hmac-sha256";
 };
 
 void add_options(CLI::App& app, MkfsRequest& request) {
@@ -47,10 +48,25 @@ void add_options(CLI::App& app, MkfsRequest& request) {
   app.add_option("--blocksize", request.block_size,
                  "Block size: a number of KiB, or with a suffix (64k, 1M, 4M)")
       ->capture_default_str();
+  app.add_option("--block-hash", request.block_hash,
+                 "Keyed hash naming blocks for dedup: hmac-sha256, or blake2b-256 on CPUs without SHA extensions")
+      ->capture_default_str();
   app.add_option("--backend-options", request.storage.backend_options, "Backend options k=v,flag,...");
   app.add_option("--authfile", request.storage.authfile, "Authinfo file [default: ~/.hoardfs/authinfo]");
   app.add_flag("--quiet", request.quiet, "Print nothing on success");
   app.add_flag("--debug", request.debug, "Log debug messages");
+}
+
+bool parse_block_hash(const std::string& text, BlockHashFunction* out, ToolError* error) {
+  if (text == "hmac-sha256") {
+    *out = BlockHashFunction::kHmacSha256;
+  } else if (text == "blake2b-256") {
+    *out = BlockHashFunction::kBlake2b256;
+  } else {
+    *error = {exit_code::kUsage, fmt::format("invalid --block-hash '{}': use hmac-sha256 or blake2b-256", text)};
+    return false;
+  }
+  return true;
 }
 
 bool parse_block_size(const std::string& text, uint32_t* out, ToolError* error) {
@@ -169,6 +185,7 @@ int main(int argc, char** argv) {
   params.encrypted = !request.plain;
   params.created_unix = static_cast<int64_t>(std::time(nullptr));
   if (!parse_block_size(request.block_size, &params.block_size, &error)) return report_error(kTool, error);
+  if (!parse_block_hash(request.block_hash, &params.block_hash, &error)) return report_error(kTool, error);
 
   StorageAccess access;
   std::unique_ptr<Backend> backend;

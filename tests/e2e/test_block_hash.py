@@ -12,8 +12,10 @@ superblock names no block hash. This build must
    store the copy again), and hoardfs verify --data finds every object
    matching its name;
 3. leave the filesystem at revision 1 (hoardfs adm upgrade says so), while
-   mkfs makes revision 2 with "block_hash": "hmac-sha256", where copies are
-   deduplicated just the same.
+   mkfs makes revision 2 with "block_hash": "hmac-sha256", or "blake2b-256"
+   with --block-hash blake2b-256, where copies are deduplicated just the
+   same; an unknown --block-hash is a usage error (exit 2) that creates
+   nothing.
 """
 
 import json
@@ -118,14 +120,22 @@ def still_revision1(h):
     h.umount()
 
 
-def new_filesystem(h):
-    h.mkfs()
+def new_filesystem(h, *mkfs_args, block_hash="hmac-sha256"):
+    h.mkfs(*mkfs_args)
     sb = superblock(h)
     check_eq(sb["revision"], 2, "the revision mkfs makes")
-    check_eq(sb["block_hash"], "hmac-sha256", "the block hash mkfs chooses")
+    check_eq(sb["block_hash"], block_hash, f"the block hash of mkfs {' '.join(mkfs_args)}")
     h.mount()
     write(os.path.join(h.mnt, "random.bin"), random.Random(1).randbytes(150 * KiB))
     h.remount()
+
+
+def unknown_block_hash(h):
+    r = h.mkfs("--block-hash", "md5", check=False)
+    check_eq(r.returncode, 2, "exit status of mkfs --block-hash md5")
+    if "--block-hash" not in r.stderr:
+        raise AssertionError(f"the error should name the option: {r.stderr!r}")
+    check_eq(os.listdir(h.storage), [], "what mkfs --block-hash md5 left in the storage")
 
 
 def main():
@@ -143,6 +153,13 @@ def main():
             checks.run("copies_dedup_on_revision_2", copies_dedup, h, "revision 2")
             checks.run("verify_data_on_revision_2", verify_data, h)
             checks.run("final_umount", h.umount)
+    with Hoard("blake") as h:
+        checks.run("unknown_block_hash_is_refused", unknown_block_hash, h)
+        if checks.run("mkfs_block_hash_blake2b", new_filesystem, h, "--block-hash", "blake2b-256",
+                      block_hash="blake2b-256"):
+            checks.run("copies_dedup_with_blake2b", copies_dedup, h, "revision 2, blake2b-256")
+            checks.run("verify_data_with_blake2b", verify_data, h)
+            checks.run("final_umount_blake2b", h.umount)
     checks.finish()
 
 
