@@ -53,6 +53,11 @@ struct FilesystemParams {
   BlockHashFunction block_hash = BlockHashFunction::kHmacSha256;
 };
 
+// The superblock's (and mkfs --block-hash's) name of a block hash function,
+// "hmac-sha256" or "blake2b-256", and back (nullopt for any other name).
+const char* block_hash_name(BlockHashFunction function);
+std::optional<BlockHashFunction> block_hash_from_name(std::string_view name);
+
 // Creates a new random master key and the superblock bytes for it.
 // `passphrase` is ignored when params.encrypted is false; an encrypted
 // filesystem needs a non-empty one (invalid_argument otherwise).

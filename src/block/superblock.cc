@@ -93,13 +93,6 @@ void hex_member(const json& object, const char* key, uint8_t* out, size_t size) 
   }
 }
 
-constexpr const char* kBlake2bName = "blake2b-256";
-constexpr const char* kHmacSha256Name = "hmac-sha256";
-
-const char* block_hash_name(BlockHashFunction f) {
-  return f == BlockHashFunction::kHmacSha256 ? kHmacSha256Name : kBlake2bName;
-}
-
 // Fills everything after the revision check; throws on a malformed field.
 void read_fields(Document& doc) {
   const json& root = doc.root;
@@ -109,13 +102,9 @@ void read_fields(Document& doc) {
     p.block_hash = BlockHashFunction::kBlake2b256;
   } else {
     const json& name = member(root, "block_hash");
-    if (name == kHmacSha256Name) {
-      p.block_hash = BlockHashFunction::kHmacSha256;
-    } else if (name == kBlake2bName) {
-      p.block_hash = BlockHashFunction::kBlake2b256;
-    } else {
-      throw std::runtime_error("unknown \"block_hash\"");
-    }
+    auto function = name.is_string() ? block_hash_from_name(name.get_ref<const std::string&>()) : std::nullopt;
+    if (!function) throw std::runtime_error("unknown \"block_hash\"");
+    p.block_hash = *function;
   }
   uint64_t block_size = unsigned_member(root, "block_size");
   if (block_size < kMinBlockSize || block_size > kMaxBlockSize) {
@@ -258,6 +247,17 @@ Status open_master_key(const Document& doc, const std::string& passphrase, Secre
 std::string serialise(const json& root) { return root.dump(2) + "\n"; }
 
 }  // namespace
+
+const char* block_hash_name(BlockHashFunction function) {
+  return function == BlockHashFunction::kHmacSha256 ? "hmac-sha256" : "blake2b-256";
+}
+
+std::optional<BlockHashFunction> block_hash_from_name(std::string_view name) {
+  for (auto function : {BlockHashFunction::kHmacSha256, BlockHashFunction::kBlake2b256}) {
+    if (name == block_hash_name(function)) return function;
+  }
+  return std::nullopt;
+}
 
 Result<NewFilesystem> create_superblock(const FilesystemParams& params,
                                         const std::string& passphrase) {

@@ -37,7 +37,7 @@ struct MkfsRequest {
   bool quiet = false;
   bool debug = false;
   std::string block_size = "1M";
-  std::string block_hash = "hmac-sha256";
+  std::string block_hash = block_hash_name(FilesystemParams{}.block_hash);
 };
 
 void add_options(CLI::App& app, MkfsRequest& request) {
@@ -58,14 +58,14 @@ void add_options(CLI::App& app, MkfsRequest& request) {
 }
 
 bool parse_block_hash(const std::string& text, BlockHashFunction* out, ToolError* error) {
-  if (text == "hmac-sha256") {
-    *out = BlockHashFunction::kHmacSha256;
-  } else if (text == "blake2b-256") {
-    *out = BlockHashFunction::kBlake2b256;
-  } else {
-    *error = {exit_code::kUsage, fmt::format("invalid --block-hash '{}': use hmac-sha256 or blake2b-256", text)};
+  auto function = block_hash_from_name(text);
+  if (!function) {
+    *error = {exit_code::kUsage, fmt::format("invalid --block-hash '{}': use {} or {}", text,
+                                             block_hash_name(BlockHashFunction::kHmacSha256),
+                                             block_hash_name(BlockHashFunction::kBlake2b256))};
     return false;
   }
+  *out = *function;
   return true;
 }
 
