@@ -358,6 +358,16 @@ def expect_errno(expected, fn, *args, **kwargs):
                          f"{'/'.join(errno.errorcode[w] for w in wanted)}, but it succeeded")
 
 
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write_bytes(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
 def check_eq(actual, expected, what):
     if actual != expected:
         raise AssertionError(f"{what}: expected {expected!r}, got {actual!r}")

@@ -25,7 +25,8 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hoardfs_e2e import CLI, Checks, Hoard, check_eq, log, require_environment  # noqa: E402
+from hoardfs_e2e import (CLI, Checks, Hoard, check_eq, log, read_bytes, require_environment,  # noqa: E402
+                         write_bytes)
 
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "revision1-storage")
 FIXTURE_PASSPHRASE = "revision 1 fixture"
@@ -42,16 +43,6 @@ def fixture_files():
     for i in range(3):
         files[f"dir/small{i}"] = bytes([65 + i]) * (100 + i)
     return files
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
 
 
 def superblock(h):
@@ -76,19 +67,19 @@ def reads_revision1(h):
         raise AssertionError("a revision 1 superblock names no block hash")
     h.mount()
     for name, data in fixture_files().items():
-        check_eq(read(os.path.join(h.mnt, name)) == data, True, f"content of {name}")
+        check_eq(read_bytes(os.path.join(h.mnt, name)) == data, True, f"content of {name}")
     check_eq(os.readlink(os.path.join(h.mnt, "link")), "random.bin", "the symlink")
 
 
 def copies_dedup(h, what):
     """A third copy of random.bin, and a new file twice: the copies store nothing."""
     before = h.stat_json()
-    blob = read(os.path.join(h.mnt, "random.bin"))
-    write(os.path.join(h.mnt, "third-copy.bin"), blob)
+    blob = read_bytes(os.path.join(h.mnt, "random.bin"))
+    write_bytes(os.path.join(h.mnt, "third-copy.bin"), blob)
     fresh = random.Random(2).randbytes(100 * KiB)
-    write(os.path.join(h.mnt, "new-a.bin"), fresh)
-    write(os.path.join(h.mnt, "new-b.bin"), fresh)
-    write(os.path.join(h.mnt, "new-small"), b"packed with others\n")
+    write_bytes(os.path.join(h.mnt, "new-a.bin"), fresh)
+    write_bytes(os.path.join(h.mnt, "new-b.bin"), fresh)
+    write_bytes(os.path.join(h.mnt, "new-small"), b"packed with others\n")
     h.remount(drop_cache=True)  # uploaded; and what follows reads from the backend
     after = h.stat_json()
     log(f"    {what}: before {before}, after {after}")
@@ -98,9 +89,9 @@ def copies_dedup(h, what):
         raise AssertionError(f"{what}: dedup_bytes grew by {grown} bytes; a copy of stored data "
                              f"and a file written twice should add only about {100 * KiB}")
     for name in ("third-copy.bin", "random.bin"):
-        check_eq(read(os.path.join(h.mnt, name)) == blob, True, f"content of {name} after the copy")
-    check_eq(read(os.path.join(h.mnt, "new-b.bin")) == fresh, True, "content of new-b.bin")
-    check_eq(read(os.path.join(h.mnt, "new-small")), b"packed with others\n", "content of new-small")
+        check_eq(read_bytes(os.path.join(h.mnt, name)) == blob, True, f"content of {name} after the copy")
+    check_eq(read_bytes(os.path.join(h.mnt, "new-b.bin")) == fresh, True, "content of new-b.bin")
+    check_eq(read_bytes(os.path.join(h.mnt, "new-small")), b"packed with others\n", "content of new-small")
 
 
 def verify_data(h):
@@ -116,7 +107,7 @@ def still_revision1(h):
         raise AssertionError(f"adm upgrade should say the filesystem stays at revision 1: {r.stdout!r}")
     h.mount()
     for name, data in fixture_files().items():
-        check_eq(read(os.path.join(h.mnt, name)) == data, True, f"content of {name} at the end")
+        check_eq(read_bytes(os.path.join(h.mnt, name)) == data, True, f"content of {name} at the end")
     h.umount()
 
 
@@ -126,7 +117,7 @@ def new_filesystem(h, *mkfs_args, block_hash="hmac-sha256"):
     check_eq(sb["revision"], 2, "the revision mkfs makes")
     check_eq(sb["block_hash"], block_hash, f"the block hash of mkfs {' '.join(mkfs_args)}")
     h.mount()
-    write(os.path.join(h.mnt, "random.bin"), random.Random(1).randbytes(150 * KiB))
+    write_bytes(os.path.join(h.mnt, "random.bin"), random.Random(1).randbytes(150 * KiB))
     h.remount()
 
 

@@ -39,8 +39,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hoardfs_e2e import (CLI, MOUNT, Checks, Hoard, is_mounted, log,  # noqa: E402
-                         require_environment, wait_until)
+from hoardfs_e2e import (CLI, MOUNT, Checks, Hoard, is_mounted, log, read_bytes,  # noqa: E402
+                         require_environment, wait_until, write_bytes)
 
 FILES = ("alpha.bin", "beta.bin", "gamma.bin")
 BLOCKS_PER_FILE = 4
@@ -280,16 +280,6 @@ def damage_case(fx, damage, victims):
             fx.expect_file_ok(name)
     finally:
         fx.umount_fg()
-
-
-def read_bytes(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def write_bytes(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
 
 
 def flip_byte(fx):
