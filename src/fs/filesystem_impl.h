@@ -177,6 +177,31 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   // link or unlink in it (cp -al, rm -rf) finds it there (load_dir_and_inode()).
   void touch_dir(uint64_t dir, int64_t now);
   void touch_dir(InodeRow* dir, int64_t now);
+  // link and unlink leave a directory's new times in attrs_ and write them
+  // to the database later, once for a run of them in the same directory
+  // (cp -al, rm -rf): any statement of another operation writes them first
+  // (q()), as does a link or unlink in another directory, and the batch's
+  // commit. So the database has them before anything reads it there, and a
+  // commit never leaves them out. Only inside an open batch; otherwise at once.
+  struct PendingDirTimes {
+    uint64_t dir = 0;  // 0: none
+    int64_t time_ns = 0;
+  };
+  // For the duration of a link or unlink (mu_ held): their statements leave
+  // the pending times of their own directory alone.
+  class DeferDirTimes {
+   public:
+    DeferDirTimes(FilesystemImpl& fs, uint64_t dir);
+    ~DeferDirTimes() { fs_.deferring_dir_times_ = false; }
+    DeferDirTimes(const DeferDirTimes&) = delete;
+    DeferDirTimes& operator=(const DeferDirTimes&) = delete;
+
+   private:
+    FilesystemImpl& fs_;
+  };
+  // touch_dir(), deferred when a batch is open and a DeferDirTimes is active.
+  void touch_dir_deferred(InodeRow* dir, int64_t now);
+  void write_pending_dir_times();
   // A new link count, and the ctime it changes.
   void set_link_count(uint64_t ino, uint64_t nlink, int64_t now);
   // Common part of mknod/mkdir/symlink/create: checks the parent and name.
@@ -323,6 +348,9 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   // Counted at open; set before any such attribute is stored; never cleared
   // while mounted, so a removal or a rollback leaves it on, which is safe.
   std::atomic<bool> capabilities_stored_{true};
+
+  PendingDirTimes pending_dir_times_;  // guarded by mu_ (touch_dir_deferred())
+  bool deferring_dir_times_ = false;   // guarded by mu_: a DeferDirTimes is active
 
   // Group commit; guarded by mu_.
   bool batching_ = false;  // q() opens a batch when none is open

@@ -239,6 +239,7 @@ void FilesystemImpl::drop_space_reserve() {
 }
 
 void FilesystemImpl::commit_batch() {
+  write_pending_dir_times();
   if (!db_.in_transaction()) return;
   use_reserve_if_disk_full();
   try {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <utility>
 
 #include "fs/adaptive_mutex.h"
 #include "fs/filesystem_impl.h"
@@ -48,6 +49,7 @@ void FilesystemImpl::join_batch() {
 
 sql::Statement& FilesystemImpl::q(const char* sql) {
   join_batch();
+  if (pending_dir_times_.dir != 0 && !deferring_dir_times_) write_pending_dir_times();
   auto it = statements_.find(sql);
   if (it == statements_.end()) it = statements_.emplace(sql, db_.prepare(sql)).first;
   return it->second;
@@ -164,6 +166,35 @@ void FilesystemImpl::touch_dir(InodeRow* dir, int64_t now) {
   remember_locked(*dir, uint64_t{0});  // a directory stores no extents
 }
 
+FilesystemImpl::DeferDirTimes::DeferDirTimes(FilesystemImpl& fs, uint64_t dir) : fs_(fs) {
+  if (fs_.pending_dir_times_.dir != 0 && fs_.pending_dir_times_.dir != dir) fs_.write_pending_dir_times();
+  fs_.deferring_dir_times_ = true;
+}
+
+void FilesystemImpl::touch_dir_deferred(InodeRow* dir, int64_t now) {
+  // Only inside the group commit's batch: with the cache disk low on space
+  // every change commits by itself, and so do these times.
+  if (!deferring_dir_times_ || !batching_ || cache_disk_low_ || !db_.in_transaction()) {
+    touch_dir(dir, now);
+    return;
+  }
+  if (pending_dir_times_.dir != 0 && pending_dir_times_.dir != dir->id) write_pending_dir_times();
+  pending_dir_times_ = {dir->id, now};
+  dir->mtime_ns = dir->ctime_ns = now;
+  remember_locked(*dir, uint64_t{0});  // newer than the database until written
+}
+
+void FilesystemImpl::write_pending_dir_times() {
+  const PendingDirTimes pending = std::exchange(pending_dir_times_, {});
+  if (pending.dir == 0) return;
+  try {
+    touch_dir(pending.dir, pending.time_ns);
+  } catch (...) {
+    pending_dir_times_ = pending;  // still to be written
+    throw;
+  }
+}
+
 int FilesystemImpl::check_new_entry(uint64_t parent, std::string_view name, InodeRow* parent_row) {
   if (name.size() > kMaxNameLength) return ENAMETOOLONG;
   auto row = load_inode(parent);
@@ -187,6 +218,9 @@ int FilesystemImpl::lookup(uint64_t parent, std::string_view name, struct stat* 
     if (name.size() > kMaxNameLength) return ENAMETOOLONG;
     lock_spinning(mu_);
     std::lock_guard lock(mu_, std::adopt_lock);
+    // Reads no row of `parent` from the database: its pending times can wait
+    // (cp -al looks each new name up before linking it).
+    const DeferDirTimes defer(*this, parent);
     auto ino = find_entry(parent, name);
     if (!ino) return ENOENT;
     auto row = load_inode(*ino);
@@ -416,6 +450,7 @@ bool FilesystemImpl::load_dir_and_inode(uint64_t dir, uint64_t ino, InodeRow* di
 int FilesystemImpl::unlink(uint64_t parent, std::string_view name) {
   return guarded("unlink", [&] {
     std::lock_guard lock(mu_);
+    const DeferDirTimes defer(*this, parent);
     auto& entry = q("SELECT id, inode FROM dentries WHERE parent = ? AND name = ?").bind(parent, name);
     if (!entry.step()) {
       entry.reset();
@@ -435,7 +470,7 @@ int FilesystemImpl::unlink(uint64_t parent, std::string_view name) {
     sql::Transaction txn(db_, sql::Transaction::Nesting::kJoin);
     const int64_t now = now_ns();
     q("DELETE FROM dentries WHERE id = ?").bind(dentry).run();
-    touch_dir(&parent_row, now);
+    touch_dir_deferred(&parent_row, now);
     drop_link(row, now);
     txn.commit();
     return 0;
@@ -573,6 +608,7 @@ int FilesystemImpl::link(uint64_t ino, uint64_t new_parent, std::string_view new
   return guarded("link", [&] {
     if (new_name.size() > kMaxNameLength) return ENAMETOOLONG;
     std::lock_guard lock(mu_);
+    const DeferDirTimes defer(*this, new_parent);
     InodeRow row;
     InodeRow parent;
     if (!load_dir_and_inode(new_parent, ino, &parent, &row)) return ENOENT;
@@ -593,7 +629,7 @@ int FilesystemImpl::link(uint64_t ino, uint64_t new_parent, std::string_view new
       txn.commit();
       return EEXIST;
     }
-    touch_dir(&parent, now);
+    touch_dir_deferred(&parent, now);
     txn.commit();
     row.nlink++;
     row.ctime_ns = now;

@@ -3,6 +3,7 @@
 #include <sys/xattr.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include "fs_test_util.h"
@@ -114,6 +115,69 @@ TEST_F(PersistenceTest, GroupCommitLosesOnlyUnsyncedChangesInACrash) {
   mount();
   EXPECT_EQ(read(lookup(lookup(kRootInode, "dir"), "synced-by-dir")), "");
   EXPECT_EQ(read(lookup(kRootInode, "synced-by-file")), "contents");
+  unmount();
+}
+
+// link and unlink write a directory's new times to the database once per
+// run of them in that directory (pending until another operation's
+// statement, a link or unlink elsewhere, or the commit). Whatever reads the
+// database meanwhile sees them, a later explicit time is not overwritten by
+// them, and a commit (fsyncdir, or statfs's, which runs no statement before
+// it) never leaves them out.
+TEST_F(PersistenceTest, DirectoryTimesOfLinksAndUnlinksReachTheDatabase) {
+  options_.commit_interval_ms = 600000;  // only fsyncdir commits
+  mount();
+  const uint64_t d1 = mkdir(kRootInode, "d1");
+  const uint64_t d2 = mkdir(kRootInode, "d2");
+  const uint64_t f = create(kRootInode, "f");
+  struct stat st {};
+  ASSERT_EQ(fs_->link(f, d1, "a", &st), 0);
+  EXPECT_EQ(fs_->lookup(d1, "missing", &st), ENOENT);  // cp -al's look before each link
+  ASSERT_EQ(fs_->link(f, d1, "b", &st), 0);
+  const struct stat d1_linked = attr(d1);
+  // readdirplus reads d1's row from the database, as a lookup in the root does.
+  std::map<std::string, struct stat> listed;
+  ASSERT_EQ(fs_->readdirplus(kRootInode, 0, 0, [&](std::string_view name, const struct stat& entry, uint64_t) {
+    listed[std::string(name)] = entry;
+    return true;
+  }), 0);
+  EXPECT_EQ(listed["d1"].st_mtim.tv_sec, d1_linked.st_mtim.tv_sec);
+  EXPECT_EQ(listed["d1"].st_mtim.tv_nsec, d1_linked.st_mtim.tv_nsec);
+  ASSERT_EQ(fs_->unlink(d1, "a"), 0);
+  const struct stat d1_unlinked = attr(d1);
+  ASSERT_EQ(fs_->link(f, d2, "c", &st), 0);  // another directory: d1's times go first
+  const struct stat d2_linked = attr(d2);
+  ASSERT_EQ(fs_->fsyncdir(kRootInode, 0, false), 0);
+  crash();
+  mount();
+  EXPECT_EQ(attr(d1).st_mtim.tv_nsec, d1_unlinked.st_mtim.tv_nsec);
+  EXPECT_EQ(attr(d1).st_ctim.tv_nsec, d1_unlinked.st_ctim.tv_nsec);
+  EXPECT_EQ(attr(d2).st_mtim.tv_nsec, d2_linked.st_mtim.tv_nsec);
+
+  // An explicit time set after a link (rsync sets each directory's at the
+  // end) is the one kept.
+  ASSERT_EQ(fs_->unlink(d2, "c"), 0);
+  AttrChanges changes;
+  changes.mtime = true;
+  changes.values.st_mtim = {1234567, 89};
+  ASSERT_EQ(fs_->setattr(d2, changes, caller_, &st), 0);
+  ASSERT_EQ(fs_->fsyncdir(kRootInode, 0, false), 0);
+  crash();
+  mount();
+  EXPECT_EQ(attr(d2).st_mtim.tv_sec, 1234567);
+  EXPECT_EQ(attr(d2).st_mtim.tv_nsec, 89);
+  EXPECT_EQ(lookup(d2, "c"), 0u);
+  EXPECT_EQ(attr(f).st_nlink, 2u);  // f and d1/b
+
+  // statfs commits the batch with no statement of its own first.
+  ASSERT_EQ(fs_->link(f, d1, "d", &st), 0);
+  const struct stat d1_relinked = attr(d1);
+  struct statvfs vfs {};
+  ASSERT_EQ(fs_->statfs(&vfs), 0);
+  crash();
+  mount();
+  EXPECT_EQ(lookup(d1, "d"), f);
+  EXPECT_EQ(attr(d1).st_mtim.tv_nsec, d1_relinked.st_mtim.tv_nsec);
   unmount();
 }
 
