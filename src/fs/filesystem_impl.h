@@ -175,6 +175,8 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   // Sets a directory's mtime and ctime to `now`. Given its row, also keeps
   // the row in attrs_ with the new times (the UPDATE dropped it): the next
   // link or unlink in it (cp -al, rm -rf) finds it there (load_dir_and_inode()).
+  // Given its row while a DeferDirTimes is active, leaves the UPDATE pending
+  // (below).
   void touch_dir(uint64_t dir, int64_t now);
   void touch_dir(InodeRow* dir, int64_t now);
   // link and unlink leave a directory's new times in attrs_ and write them
@@ -199,8 +201,6 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
    private:
     FilesystemImpl& fs_;
   };
-  // touch_dir(), deferred when a batch is open and a DeferDirTimes is active.
-  void touch_dir_deferred(InodeRow* dir, int64_t now);
   void write_pending_dir_times();
   // A new link count, and the ctime it changes.
   void set_link_count(uint64_t ino, uint64_t nlink, int64_t now);
@@ -349,7 +349,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   // while mounted, so a removal or a rollback leaves it on, which is safe.
   std::atomic<bool> capabilities_stored_{true};
 
-  PendingDirTimes pending_dir_times_;  // guarded by mu_ (touch_dir_deferred())
+  PendingDirTimes pending_dir_times_;  // guarded by mu_ (touch_dir())
   bool deferring_dir_times_ = false;   // guarded by mu_: a DeferDirTimes is active
 
   // Group commit; guarded by mu_.

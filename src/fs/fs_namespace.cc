@@ -161,7 +161,13 @@ void FilesystemImpl::touch_dir(uint64_t dir, int64_t now) {
 }
 
 void FilesystemImpl::touch_dir(InodeRow* dir, int64_t now) {
-  touch_dir(dir->id, now);
+  // Deferred only inside the group commit's batch: with the cache disk low
+  // on space every change commits by itself, and so do these times.
+  if (deferring_dir_times_ && batching_ && !cache_disk_low_ && db_.in_transaction()) {
+    pending_dir_times_ = {dir->id, now};  // DeferDirTimes wrote any other directory's
+  } else {
+    touch_dir(dir->id, now);
+  }
   dir->mtime_ns = dir->ctime_ns = now;
   remember_locked(*dir, uint64_t{0});  // a directory stores no extents
 }
@@ -169,19 +175,6 @@ void FilesystemImpl::touch_dir(InodeRow* dir, int64_t now) {
 FilesystemImpl::DeferDirTimes::DeferDirTimes(FilesystemImpl& fs, uint64_t dir) : fs_(fs) {
   if (fs_.pending_dir_times_.dir != 0 && fs_.pending_dir_times_.dir != dir) fs_.write_pending_dir_times();
   fs_.deferring_dir_times_ = true;
-}
-
-void FilesystemImpl::touch_dir_deferred(InodeRow* dir, int64_t now) {
-  // Only inside the group commit's batch: with the cache disk low on space
-  // every change commits by itself, and so do these times.
-  if (!deferring_dir_times_ || !batching_ || cache_disk_low_ || !db_.in_transaction()) {
-    touch_dir(dir, now);
-    return;
-  }
-  if (pending_dir_times_.dir != 0 && pending_dir_times_.dir != dir->id) write_pending_dir_times();
-  pending_dir_times_ = {dir->id, now};
-  dir->mtime_ns = dir->ctime_ns = now;
-  remember_locked(*dir, uint64_t{0});  // newer than the database until written
 }
 
 void FilesystemImpl::write_pending_dir_times() {
@@ -470,7 +463,7 @@ int FilesystemImpl::unlink(uint64_t parent, std::string_view name) {
     sql::Transaction txn(db_, sql::Transaction::Nesting::kJoin);
     const int64_t now = now_ns();
     q("DELETE FROM dentries WHERE id = ?").bind(dentry).run();
-    touch_dir_deferred(&parent_row, now);
+    touch_dir(&parent_row, now);
     drop_link(row, now);
     txn.commit();
     return 0;
@@ -629,7 +622,7 @@ int FilesystemImpl::link(uint64_t ino, uint64_t new_parent, std::string_view new
       txn.commit();
       return EEXIST;
     }
-    touch_dir_deferred(&parent, now);
+    touch_dir(&parent, now);
     txn.commit();
     row.nlink++;
     row.ctime_ns = now;

@@ -13,19 +13,18 @@ writable.
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hoardfs_e2e import Checks, Hoard, check_eq, log, require_environment, skip, write_bytes  # noqa: E402
+from hoardfs_e2e import Checks, Hoard, check_eq, log, require_environment, run_tool, skip, write_bytes  # noqa: E402
 
 TOOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "fuse_requests.py")
 FILES = 40
 
 
 def run(*argv):
-    return subprocess.run([sys.executable, TOOL, *argv], capture_output=True, text=True, timeout=300)
+    return run_tool([sys.executable, TOOL, *argv])
 
 
 def printed_rows(stdout):
