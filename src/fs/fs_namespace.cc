@@ -72,6 +72,10 @@ InodeRow FilesystemImpl::inode_from(sql::Statement& st, int first, uint64_t ino)
 }
 
 std::optional<InodeRow> FilesystemImpl::load_inode(uint64_t ino) {
+  // The attribute cache is never older than the database (attr_cache.h), and
+  // the operations that change a row (setattr, create, rename, write) mostly
+  // find it there: the request before them looked the inode up.
+  if (auto cached = attrs_.get(ino)) return cached->row;
   auto& st = q("SELECT mode, uid, gid, size, rdev, nlink, atime_ns, mtime_ns, ctime_ns, locked "
                "FROM inodes WHERE id = ?").bind(ino);
   if (!st.step()) return std::nullopt;
