@@ -21,6 +21,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "fuse/fuse_operations.h"
@@ -134,7 +135,8 @@ struct RingEntry {
   size_t payload_capacity = 0;
   iovec iov[2]{};
   uint64_t commit_id = 0;
-  fuse_buf request{};  // the request as /dev/fuse would deliver it, in `buffer`
+  uint64_t unique = 0;  // the request's id, while it waits for its reply
+  fuse_buf request{};   // the request as /dev/fuse would deliver it, in `buffer`
 };
 
 struct Queue {
@@ -150,6 +152,8 @@ struct Queue {
 
 namespace {
 thread_local Queue* t_ring_queue = nullptr;  // the queue whose ring thread this is
+// The entry whose request this thread is processing and has not answered yet.
+thread_local RingEntry* t_serving = nullptr;
 }  // namespace
 
 struct UringTransport::State {
@@ -175,7 +179,8 @@ struct UringTransport::State {
   unsigned registered_queues = 0;
   bool starting = false;        // from the INIT reply until every queue started
 
-  // Requests taken from a ring and not yet answered, by unique id.
+  // Requests taken from a ring whose processing ended without a reply, by
+  // unique id (see process(); none do so today).
   std::mutex inflight_mutex;
   std::unordered_map<uint64_t, RingEntry*> inflight;
 
@@ -264,6 +269,12 @@ ssize_t UringTransport::write_device(int fd, iovec* iov, int count, void* userda
   // written as it is, without a look at the in-flight table.
   if (state->kernel_offers && out->unique != 0) {
     RingEntry* entry = nullptr;
+    if (t_serving != nullptr && t_serving->unique == out->unique) {
+      // The reply of the request this thread is processing (every operation
+      // answers before it returns): no table, no lock.
+      entry = std::exchange(t_serving, nullptr);
+      return state->reply(*entry, iov, count);
+    }
     {
       std::lock_guard lock(state->inflight_mutex);
       auto it = state->inflight.find(out->unique);
@@ -499,10 +510,7 @@ void UringTransport::State::handle_request(RingEntry& entry) {
   entry.request = fuse_buf{};
   entry.request.mem = message;
   entry.request.size = in->len;
-  {
-    std::lock_guard lock(inflight_mutex);
-    inflight[in->unique] = &entry;
-  }
+  entry.unique = in->unique;
   if (spin_window_ns > 0 && in->opcode != FUSE_READ && in->opcode != FUSE_WRITE) {
     last_metadata_ns.store(now_ns(), std::memory_order_relaxed);
   }
@@ -522,7 +530,19 @@ void UringTransport::State::handle_request(RingEntry& entry) {
   process(entry);
 }
 
-void UringTransport::State::process(RingEntry& entry) { fuse_session_process_buf(session, &entry.request); }
+// The reply normally comes from this thread, inside fuse_session_process_buf()
+// (write_device() finds it through t_serving). Should an operation ever keep
+// its request to answer later from another thread, the entry goes into the
+// in-flight table when processing ends, where write_device() looks next.
+void UringTransport::State::process(RingEntry& entry) {
+  RingEntry* outer = std::exchange(t_serving, &entry);
+  fuse_session_process_buf(session, &entry.request);
+  if (t_serving == &entry) {
+    std::lock_guard lock(inflight_mutex);
+    inflight[entry.unique] = &entry;
+  }
+  t_serving = outer;
+}
 
 void UringTransport::State::pool_loop() {
   for (;;) {
