@@ -12,7 +12,7 @@ packages=(
   # unit and contract tests
   libgtest-dev libgmock-dev
   # end-to-end tests (tests/e2e): python3 standard library plus these tools
-  python3 rsync attr acl psmisc tar coreutils util-linux
+  python3 rsync attr acl psmisc tar coreutils util-linux openssl
   # docs tests (tests/docs): every man page renders without warnings
   man-db groff-base
   # rsnapshot end-to-end test; benchmarks (bench/): fio, Google Benchmark

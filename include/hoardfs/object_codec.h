@@ -55,7 +55,9 @@ struct KeyMaterial {
   ~KeyMaterial();
 };
 
-// Whether this CPU can run AES-256-GCM (libsodium needs AES-NI + PCLMUL).
+// Whether this CPU has AES-NI + PCLMUL: AES-256-GCM is then the fastest AEAD
+// (and libsodium can run it too). Reading AES-256-GCM objects does not need
+// it: OpenSSL decrypts them on any CPU.
 bool aes256gcm_available();
 
 // The zstd level of new blocks unless --compress says otherwise. Level 2
@@ -70,8 +72,8 @@ inline constexpr int kDefaultZstdLevel = 2;
 class ObjectCodec {
  public:
   // zstd_level 0 means "no compression" (negative levels are zstd's fast
-  // levels). Chooses AES-256-GCM when the CPU supports it and
-  // XChaCha20-Poly1305 otherwise (decoding accepts both).
+  // levels). Chooses AES-256-GCM when the CPU has AES-NI and
+  // XChaCha20-Poly1305 otherwise (decoding accepts both, on any CPU).
   ObjectCodec(const KeyMaterial& keys, int zstd_level);
   // As above with the AEAD for new objects chosen by the caller. kAes256Gcm
   // falls back to XChaCha20-Poly1305 when the CPU lacks AES; the choice is

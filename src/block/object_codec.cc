@@ -187,23 +187,27 @@ void seal(Encryption encryption, uint8_t* cipher, const uint8_t* m, size_t size,
   }
 }
 
-// Decrypts `cipher` (ciphertext + tag) into `m`; false unless authentic.
-bool open_sealed(Encryption encryption, uint8_t* m, const uint8_t* cipher, size_t cipher_size, std::string_view ad,
-                 const uint8_t* nonce, const uint8_t* key) {
+// Decrypts `cipher` (ciphertext + tag) into `m`: through OpenSSL, whose
+// AES-256-GCM runs on any CPU (in software without AES-NI), or libsodium
+// when OpenSSL cannot. kUnavailable only for AES-256-GCM when neither can:
+// OpenSSL refused it (a restricted provider) and the CPU lacks AES-NI/PCLMUL.
+block_internal::AeadOpen open_sealed(Encryption encryption, uint8_t* m, const uint8_t* cipher, size_t cipher_size,
+                                     std::string_view ad, const uint8_t* nonce, const uint8_t* key) {
+  using block_internal::AeadOpen;
   const auto* a = reinterpret_cast<const uint8_t*>(ad.data());
   const OpenSslAeadInput input(encryption, nonce, key);
-  switch (block_internal::openssl_aead_decrypt(input.aead, m, cipher, cipher_size, a, ad.size(), input.nonce,
-                                               input.key)) {
-    case block_internal::AeadOpen::kAuthentic: return true;
-    case block_internal::AeadOpen::kForged: return false;
-    case block_internal::AeadOpen::kUnavailable: break;
-  }
+  const AeadOpen opened =
+      block_internal::openssl_aead_decrypt(input.aead, m, cipher, cipher_size, a, ad.size(), input.nonce, input.key);
+  if (opened != AeadOpen::kUnavailable) return opened;
   unsigned long long size = 0;
+  int rc = 0;
   if (encryption == Encryption::kAes256Gcm) {
-    return crypto_aead_aes256gcm_decrypt(m, &size, nullptr, cipher, cipher_size, a, ad.size(), nonce, key) == 0;
+    if (!aes256gcm_available()) return AeadOpen::kUnavailable;
+    rc = crypto_aead_aes256gcm_decrypt(m, &size, nullptr, cipher, cipher_size, a, ad.size(), nonce, key);
+  } else {
+    rc = crypto_aead_xchacha20poly1305_ietf_decrypt(m, &size, nullptr, cipher, cipher_size, a, ad.size(), nonce, key);
   }
-  return crypto_aead_xchacha20poly1305_ietf_decrypt(m, &size, nullptr, cipher, cipher_size, a, ad.size(), nonce,
-                                                    key) == 0;
+  return rc == 0 ? AeadOpen::kAuthentic : AeadOpen::kForged;
 }
 
 }  // namespace
@@ -326,20 +330,22 @@ Status ObjectCodec::decode(std::string_view name, std::string_view stored,
                                        encryption_byte));
   }
   const auto encryption = static_cast<Encryption>(encryption_byte);
-  if (encryption == Encryption::kAes256Gcm && !aes256gcm_available()) {
-    return Status::unsupported(fmt::format(
-        "object {} is encrypted with AES-256-GCM, which this CPU does not support", name));
-  }
   const size_t nonce_size = nonce_bytes(encryption);
   if (body.size() < nonce_size + kTagBytes) return corrupted(name, "truncated");
   const auto* nonce = reinterpret_cast<const uint8_t*>(body.data());
   std::string_view cipher = body.substr(nonce_size);
   const std::string ad = associated_data(header, name);
   std::string payload(cipher.size() - kTagBytes, '\0');
-  if (!open_sealed(encryption, reinterpret_cast<uint8_t*>(payload.data()),
-                   reinterpret_cast<const uint8_t*>(cipher.data()), cipher.size(), ad, nonce,
-                   keys_.data_key.data())) {
-    return corrupted(name, "authentication failed (damaged, or stored under another name)");
+  switch (open_sealed(encryption, reinterpret_cast<uint8_t*>(payload.data()),
+                      reinterpret_cast<const uint8_t*>(cipher.data()), cipher.size(), ad, nonce,
+                      keys_.data_key.data())) {
+    case block_internal::AeadOpen::kAuthentic: break;
+    case block_internal::AeadOpen::kForged:
+      return corrupted(name, "authentication failed (damaged, or stored under another name)");
+    case block_internal::AeadOpen::kUnavailable:
+      return Status::unsupported(fmt::format(
+          "object {} is encrypted with AES-256-GCM, which neither OpenSSL (refused by its provider) nor this "
+          "CPU (no AES-NI) can decrypt here", name));
   }
   return unpack_payload(name, compression, std::move(payload), plaintext);
 }

@@ -63,7 +63,7 @@ int run_restore(const AdmRequest& request) {
   ToolError error;
   if (!open_and_unlock(request.storage, &access, &backend, &unlocked, &error)) return report_error(tool, error);
   int code = 0;
-  ObjectCodec codec(unlocked.keys, 3, Encryption::kXChaCha20Poly1305);  // as the filesystem writes
+  ObjectCodec codec(unlocked.keys, 3);  // as the filesystem writes
   MetadataSync lister(*backend, codec, {});
   auto versions = lister.list_versions();
   if (!versions.is_ok()) return report_error(tool, tool_error(versions.status()));

@@ -132,7 +132,7 @@ bool upload_initial_metadata(Backend& backend, const KeyMaterial& keys, const st
   std::string database = base + "/metadata.db";
   Status status = initialize_metadata_database(database, getuid(), getgid(), 0755);
   if (status.is_ok()) {
-    ObjectCodec codec(keys, 3, Encryption::kXChaCha20Poly1305);  // as the filesystem writes: readable anywhere
+    ObjectCodec codec(keys, 3);  // as the filesystem writes
     MetadataSync sync(backend, codec, MetadataSync::Options{});
     auto uploaded = sync.upload(database);
     if (uploaded.is_ok()) {

@@ -85,7 +85,7 @@ int run_verify(const VerifyRequest& request) {
   const std::string progress_path = folder + (request.data ? "/verify-data-progress" : "/verify-progress");
   const std::string db_path = folder + fmt::format("/verify-{}.db", ::getpid());
 
-  ObjectCodec codec(unlocked.keys, 3, Encryption::kXChaCha20Poly1305);
+  ObjectCodec codec(unlocked.keys, 3);
   MetadataSync sync(*backend, codec, {});
   auto version = sync.download(0, db_path);
   if (!version.is_ok()) {
