@@ -421,27 +421,15 @@ void FilesystemImpl::purge_inode(uint64_t ino) {
 }
 
 bool FilesystemImpl::load_dir_and_inode(uint64_t dir, uint64_t ino, InodeRow* dir_row, InodeRow* row) {
-  // From the attribute cache, which is never older than the database
-  // (attr_cache.h): link and unlink put the directory's row back, so the
-  // next one into the same directory (cp -al, rm -rf) finds it there.
-  auto cached_dir = attrs_.get(dir);
-  auto cached_row = attrs_.get(ino);
-  if (cached_dir && cached_row) {
-    *dir_row = cached_dir->row;
-    *row = cached_row->row;
-    return true;
-  }
-  auto& st = q("SELECT d.mode, d.uid, d.gid, d.size, d.rdev, d.nlink, d.atime_ns, d.mtime_ns, d.ctime_ns, d.locked, "
-               "i.mode, i.uid, i.gid, i.size, i.rdev, i.nlink, i.atime_ns, i.mtime_ns, i.ctime_ns, i.locked "
-               "FROM inodes d, inodes i WHERE d.id = ? AND i.id = ?")
-                 .bind(dir, ino);
-  const bool found = st.step();
-  if (found) {
-    *dir_row = inode_from(st, 0, dir);
-    *row = inode_from(st, 10, ino);
-  }
-  st.reset();
-  return found;
+  // Both mostly from the attribute cache (load_inode()): link and unlink put
+  // the directory's row back, so the next one into the same directory (cp
+  // -al, rm -rf) finds it there.
+  auto dir_found = load_inode(dir);
+  auto found = dir_found ? load_inode(ino) : std::nullopt;
+  if (!found) return false;
+  *dir_row = *dir_found;
+  *row = *found;
+  return true;
 }
 
 int FilesystemImpl::unlink(uint64_t parent, std::string_view name) {
