@@ -27,7 +27,7 @@ MiB = 1024 * KiB
 # Bit 57 (AES-NI, CPUID.1:ECX.25) and bit 33 (PCLMULQDQ, CPUID.1:ECX.1) of
 # OpenSSL's first capability word, cleared.
 NO_AESNI = "~0x200000200000000"
-AES_256_GCM, XCHACHA20_POLY1305 = 2, 1
+AES_256_GCM = 2  # encryption byte (doc/format.md)
 
 
 def cpu_has_aes():
