@@ -78,6 +78,11 @@ struct MountOptions {
   // read of 1 GiB from the local backend took 1.43-1.60 s, against
   // 1.56-1.96 s with 4 (32: no faster).
   unsigned readahead_blocks = 16;
+  // --sequential-cutoff: a sequential read, once this far into its run,
+  // streams: the blocks it fetches next are kept in memory until read, not
+  // written to the block cache (a restore of a large file does not replace
+  // the cache's contents, nor pay the cache disk's writes). 0: all cached.
+  uint64_t sequential_cutoff_bytes = 64ull << 20;
   unsigned metadata_interval_s = 3600;   // periodic metadata upload, 0: never
   unsigned keep_metadata_versions = 10;
   double writeback_delay_s = 1.0;        // dirty blocks older than this are uploaded

@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <string_view>
 
 #include "hoardfs/log.h"
 #include "hoardfs/object_names.h"
@@ -273,7 +276,8 @@ void BlockCache::worker_loop() {
   }
 }
 
-int BlockCache::fetch_into_file(const Key& key, const std::string& path, uint64_t* size) {
+int BlockCache::fetch_into_file(const Key& key, const std::string& path, uint64_t* size,
+                                std::shared_ptr<const std::string>* plain_out, uint64_t* offset_out) {
   auto stored = catalog_.stored_block(key.first, key.second);
   if (!stored) return kAbsent;
   std::shared_ptr<const std::string> plain;
@@ -314,14 +318,60 @@ int BlockCache::fetch_into_file(const Key& key, const std::string& path, uint64_
                stored->object_name, key.first, key.second);
     return EIO;
   }
-  int err = write_file(path, 0, block, O_CREAT | O_TRUNC);
-  if (err != 0) return err;
+  if (!path.empty()) {
+    if (int err = write_file(path, 0, block, O_CREAT | O_TRUNC)) return err;
+  }
   *size = block.size();
+  *offset_out = stored->obj_offset;
+  *plain_out = std::move(plain);
+  return 0;
+}
+
+void BlockCache::keep_fresh_locked(const Key& key, Entry& entry, std::shared_ptr<const std::string> plain,
+                                   uint64_t offset) {
+  if (!plain) return;
+  // Room for the read-ahead window twice over: a reader that falls further
+  // behind reads the oldest from their files, or fetches streamed ones again.
+  const uint64_t limit = uint64_t{2} * (options_.readahead + 2) * options_.block_size;
+  while (fresh_bytes_ + entry.size > limit && !fresh_order_.empty()) {
+    const auto [old_key, old_id] = fresh_order_.front();
+    fresh_order_.pop_front();
+    auto it = entries_.find(old_key);
+    if (it == entries_.end() || it->second.id != old_id) continue;
+    if (it->second.streamed) {
+      remove_locked(it);
+    } else {
+      drop_fresh_locked(it->second);
+    }
+  }
+  entry.fresh = std::move(plain);
+  entry.fresh_offset = offset;
+  entry.fresh_read = 0;
+  fresh_bytes_ += entry.size;
+  fresh_order_.emplace_back(key, entry.id);
+}
+
+void BlockCache::drop_fresh_locked(Entry& entry) {
+  if (!entry.fresh) return;
+  fresh_bytes_ -= entry.size;
+  entry.fresh.reset();
+}
+
+int BlockCache::unstream_locked(const Key& key, Entry& entry) {
+  // Under the lock, like acquire()'s create: no other entry owns the name.
+  std::string_view data(entry.fresh->data() + entry.fresh_offset, entry.size);
+  if (int err = write_file(path_of(key), 0, data, O_CREAT | O_TRUNC)) {
+    ::unlink(path_of(key).c_str());
+    return err;
+  }
+  entry.streamed = false;
+  count_bytes_locked(key.first, static_cast<int64_t>(entry.size));
   return 0;
 }
 
 int BlockCache::acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool need_data, bool create,
-                        Entry** out, bool may_hold) {
+                        Entry** out, bool may_hold, bool stream) {
+  stream = stream && need_data && !create;
   for (;;) {
     auto it = entries_.find(key);
     if (it != entries_.end()) {
@@ -344,13 +394,15 @@ int BlockCache::acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool
     // if the entry is still this one, so a load that lost a race with
     // truncate/unlink (and a new entry for the same block) never touches the
     // new entry's file.
-    const std::string staging = path_of(key) + ".load-" + std::to_string(id);
+    const std::string staging = stream ? std::string() : path_of(key) + ".load-" + std::to_string(id);
     uint64_t size = 0;
-    int err = need_data ? fetch_into_file(key, staging, &size) : kAbsent;
+    std::shared_ptr<const std::string> fetched;
+    uint64_t fetched_offset = 0;
+    int err = need_data ? fetch_into_file(key, staging, &size, &fetched, &fetched_offset) : kAbsent;
     lock.lock();
     it = entries_.find(key);
     if (it == entries_.end() || it->second.id != id) {
-      if (err == 0) ::unlink(staging.c_str());  // dropped while loading: start over
+      if (err == 0 && !stream) ::unlink(staging.c_str());  // dropped while loading: start over
       continue;
     }
     bool held = false;
@@ -361,11 +413,11 @@ int BlockCache::acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool
       // Nothing to load: the empty file is made in place, under the lock, so
       // no other entry for this block can be around to own that name.
       err = write_file(path_of(key), 0, {}, O_CREAT | O_TRUNC);
-    } else if (err == 0 && ::rename(staging.c_str(), path_of(key).c_str()) != 0) {
+    } else if (err == 0 && !stream && ::rename(staging.c_str(), path_of(key).c_str()) != 0) {
       err = errno;
     }
     if (err != 0) {
-      if (err != kAbsent) ::unlink(staging.c_str());
+      if (err != kAbsent && !stream) ::unlink(staging.c_str());
       entries_.erase(it);
       changed_.notify_all();
       return err;
@@ -376,7 +428,9 @@ int BlockCache::acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool
     entry.size = size;
     entry.pins = 1;
     entry.last_use = ++use_tick_;
-    count_bytes_locked(key.first, static_cast<int64_t>(size));
+    entry.streamed = stream;
+    keep_fresh_locked(key, entry, std::move(fetched), fetched_offset);
+    if (!stream) count_bytes_locked(key.first, static_cast<int64_t>(size));
     changed_.notify_all();
     if (cached_bytes_ > max_bytes_) evict_clean_until(max_bytes_ * 9 / 10);
     *out = &entry;
@@ -412,13 +466,14 @@ void BlockCache::set_size_locked(const Key& key, Entry& entry, uint64_t new_size
 
 void BlockCache::remove_locked(std::map<Key, Entry>::iterator it, bool now) {
   Entry& entry = it->second;
-  if (!entry.loading) {
+  drop_fresh_locked(entry);
+  if (!entry.loading && !entry.streamed) {
     count_bytes_locked(it->first.first, -static_cast<int64_t>(entry.size));
     if (entry.dirty) dirty_bytes_ -= entry.size;
   }
   if (entry.held) {
     held_bytes_ -= entry.memory.size() + kHeldEntryCost;
-  } else if (!entry.loading) {
+  } else if (!entry.loading && !entry.streamed) {
     const std::string path = path_of(it->first);
     // A doomed name never parses as a block's: recover() deletes leftovers.
     std::string doomed = path + ".gone-" + std::to_string(next_doomed_++);
@@ -441,8 +496,29 @@ int BlockCache::read(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t l
                      std::string* out) {
   const Key key{ino, blockno};
   std::unique_lock lock(mu_);
+  // A read a little past the furthest block the inode's run reached extends
+  // the run (sequential: it fetches ahead); one a little before it is a
+  // read that arrived late (the kernel has several in flight, served by
+  // several threads); any other starts a new run.
+  constexpr uint64_t kRunSlack = 8;
+  bool sequential = false;
+  uint64_t run_length = 0;
+  {
+    auto [run, inserted] = read_runs_.try_emplace(ino);
+    ReadRun& r = run->second;
+    if (!inserted && blockno > r.last_block && blockno - r.last_block <= kRunSlack) {
+      sequential = true;
+      r.length += blockno - r.last_block;
+      r.last_block = blockno;
+    } else if (inserted || blockno > r.last_block || r.last_block - blockno > kRunSlack) {
+      r.length = 0;
+      r.last_block = blockno;
+    }
+    run_length = r.length;
+  }
+  const bool stream = options_.stream_after_blocks != 0 && run_length >= options_.stream_after_blocks;
   Entry* entry = nullptr;
-  int err = acquire(lock, key, true, false, &entry);
+  int err = acquire(lock, key, true, false, &entry, false, stream);
   if (err == kAbsent) {
     out->append(length, '\0');  // a hole
     err = 0;
@@ -454,6 +530,31 @@ int BlockCache::read(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t l
       std::memcpy(out->data() + start, memory.data() + offset, std::min<size_t>(length, memory.size() - offset));
     }
     release_pin(key, entry->id);
+  } else if (err == 0 && entry->fresh) {
+    // Just fetched: copied from memory. Once reads took as many bytes as
+    // the block holds, a sequential reader is done with it (its reads may
+    // straddle blocks, and arrive out of order).
+    std::shared_ptr<const std::string> fresh = entry->fresh;
+    const uint64_t fresh_offset = entry->fresh_offset;
+    const uint64_t size = entry->size;
+    const uint64_t id = entry->id;
+    if (offset < size) entry->fresh_read += std::min<uint64_t>(length, size - offset);
+    if (entry->fresh_read >= size) {
+      if (entry->streamed) {
+        remove_locked(entries_.find(key));
+      } else {
+        drop_fresh_locked(*entry);
+      }
+    }
+    lock.unlock();
+    const size_t start = out->size();
+    out->resize(start + length, '\0');
+    if (offset < size) {
+      std::memcpy(out->data() + start, fresh->data() + fresh_offset + offset,
+                  std::min<uint64_t>(length, size - offset));
+    }
+    lock.lock();
+    release_pin(key, id);
   } else if (err == 0) {
     const uint64_t id = entry->id;
     lock.unlock();
@@ -462,23 +563,23 @@ int BlockCache::read(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t l
     lock.lock();
     release_pin(key, id);
   }
-  // Read-ahead: a read of the block after the previous one looks sequential.
-  auto [last, inserted] = last_read_block_.try_emplace(ino, blockno);
-  bool sequential = !inserted && last->second + 1 == blockno;
-  last->second = blockno;
   if (sequential && err == 0) {
     for (uint64_t next = blockno + 1; next <= blockno + options_.readahead && next < file_blocks; ++next) {
-      if (entries_.count({ino, next}) == 0) enqueue([this, ino, next] { prefetch({ino, next}); });
+      if (entries_.count({ino, next}) == 0) enqueue([this, ino, next, stream] { prefetch({ino, next}, stream); });
     }
   }
   return err;
 }
 
-void BlockCache::prefetch(const Key& key) {
+void BlockCache::prefetch(const Key& key, bool stream) {
   std::unique_lock lock(mu_);
   if (stopping_ || entries_.count(key) != 0) return;
+  // Queued behind the reader, who has reached the block by now (and, when
+  // streaming, may be done with it): its own read fetches it if needed.
+  auto run = read_runs_.find(key.first);
+  if (run != read_runs_.end() && key.second <= run->second.last_block) return;
   Entry* entry = nullptr;
-  if (acquire(lock, key, true, false, &entry) == 0) release_pin(key, entry->id);
+  if (acquire(lock, key, true, false, &entry, false, stream) == 0) release_pin(key, entry->id);
 }
 
 void BlockCache::wait_for_dirty_room(std::unique_lock<std::mutex>& lock) {
@@ -501,6 +602,13 @@ int BlockCache::write(uint64_t ino, uint64_t blockno, uint32_t offset, std::stri
   Entry* entry = nullptr;
   int err = acquire(lock, key, !whole_block && !past_end, true, &entry, /*may_hold=*/small && past_end);
   if (err != 0) return err;
+  if (entry->streamed) {
+    if (int spilled = unstream_locked(key, *entry)) {
+      entry->pins--;
+      return spilled;
+    }
+  }
+  drop_fresh_locked(*entry);  // the file is what the block holds from now on
   const uint64_t id = entry->id;
   // A block filled from its start by appends (a sequential writer) may go
   // as soon as it is full; one rewritten in place waits for the writeback
@@ -577,6 +685,13 @@ int BlockCache::truncate(uint64_t ino, uint64_t blockno, uint32_t length) {
   int err = acquire(lock, key, true, false, &entry);
   if (err == kAbsent) return 0;  // a hole stays a hole
   if (err != 0) return err;
+  if (entry->streamed) {
+    if (int spilled = unstream_locked(key, *entry)) {
+      entry->pins--;
+      return spilled;
+    }
+  }
+  drop_fresh_locked(*entry);
   if (entry->held && length <= entry->memory.size()) {
     mark_dirty_locked(key, *entry);
     held_bytes_ -= entry->memory.size() - length;
@@ -619,7 +734,7 @@ bool BlockCache::drop(uint64_t ino, uint64_t first_blockno) {
     remove_locked(it);
     it = next;
   }
-  if (first_blockno == 0) last_read_block_.erase(ino);
+  if (first_blockno == 0) read_runs_.erase(ino);
   return dirty;
 }
 
@@ -638,7 +753,7 @@ bool BlockCache::would_wait(uint64_t ino, uint64_t blockno, uint32_t offset, uin
     const Entry& entry = it->second;
     // Being loaded: the read waits for a fetch already under way, which the
     // read-ahead workers started ahead of the reader.
-    if (!check_pages || entry.loading || entry.held || offset >= entry.size) return false;
+    if (!check_pages || entry.loading || entry.held || entry.fresh || offset >= entry.size) return false;
     length = static_cast<uint32_t>(std::min<uint64_t>(length, entry.size - offset));
   }
   return !pages_cached(path_of(key), offset, length);

@@ -23,6 +23,16 @@
 // back-pressure instead of filling the disk. Sequential reads prefetch the
 // next `readahead` blocks through the same worker pool.
 //
+// A fetched block's data stays in memory (the entry's `fresh` copy) until
+// reads took as many bytes as it holds, within a budget of twice the
+// read-ahead window: the reader it was fetched for gets it without reading
+// the cache file back. Once a sequential read has run past
+// `stream_after_blocks`, the blocks it fetches get no cache file at all
+// (streamed entries, gone with their copy), as bcache's sequential_cutoff:
+// a restore of a large file neither displaces the cache's contents nor
+// pays for writing them (on the test VM, filling fresh page-cache pages of
+// the cache files cost more CPU than decrypting the data).
+//
 // Small dirty blocks (files of a few KiB) are packed: several go into one
 // object, each recorded at its offset, so a tree of small files costs one
 // object per block_size of data instead of one per file.
@@ -130,6 +140,10 @@ class BlockCache {
     // Dirty blocks up to block_size / 4 are uploaded together, several to
     // an object of at most block_size (doc/format.md: packs).
     bool pack_small_blocks = true;
+    // A sequential read longer than this many blocks streams: the blocks it
+    // fetches after them get no cache file (MountOptions::sequential_cutoff).
+    // 0: every fetched block is cached.
+    uint64_t stream_after_blocks = 0;
   };
   BlockCache(Options options, Backend& backend, const ObjectCodec& codec, BlockCatalog& catalog);
   ~BlockCache();
@@ -206,6 +220,14 @@ class BlockCache {
     bool closed = false;     // dirtied, then its file's last handle was closed
     bool held = false;       // the data is `memory`, not a file
     std::string memory;      // a held block's data (size bytes)
+    // Just fetched: the block's data is also in memory, at fresh_offset of
+    // the decoded object, until a read reaches its end (see keep_fresh_locked).
+    std::shared_ptr<const std::string> fresh;
+    uint64_t fresh_offset = 0;
+    uint64_t fresh_read = 0;  // bytes of it that reads took
+    // Fetched for a streaming read: no cache file, the data is only `fresh`,
+    // and the entry goes with it. Not counted in cached_bytes_.
+    bool streamed = false;
   };
 
   std::string path_of(const Key& key) const;
@@ -217,15 +239,26 @@ class BlockCache {
   // Returns with mu_ held via `lock` and the entry pinned.
   // With `may_hold`, a new entry with nothing to load is held in memory
   // rather than given a file, when the budget has room.
+  // With `stream` (a read, not a write), a fetched block gets no cache file
+  // and is a streamed entry.
   int acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool need_data, bool create, Entry** out,
-              bool may_hold = false);
+              bool may_hold = false, bool stream = false);
   // Room for `more` held bytes, dropping the oldest clean held blocks if
   // needed; false (and nothing reserved) when there is none.
   bool reserve_held_locked(uint64_t more);
   // Writes a held block's data to its file; it is an ordinary entry after.
   int unhold_locked(const Key& key, Entry& entry);
   void release_pin(const Key& key, uint64_t id);
-  int fetch_into_file(const Key& key, const std::string& path, uint64_t* size);
+  // Fetches the block and writes it to `path` (none when empty); the data is
+  // at *offset of *plain.
+  int fetch_into_file(const Key& key, const std::string& path, uint64_t* size,
+                      std::shared_ptr<const std::string>* plain, uint64_t* offset);
+  // Gives a streamed entry its cache file (before a write changes it).
+  int unstream_locked(const Key& key, Entry& entry);
+  // Keeps a fetched block's data in memory for the read that asked for it
+  // (or the read-ahead's reader), up to fresh_limit_ bytes, oldest dropped first.
+  void keep_fresh_locked(const Key& key, Entry& entry, std::shared_ptr<const std::string> plain, uint64_t offset);
+  void drop_fresh_locked(Entry& entry);
   void mark_dirty_locked(const Key& key, Entry& entry);
   void set_size_locked(const Key& key, Entry& entry, uint64_t new_size);
   // Adds `delta` to cached_bytes_ and to the inode's share of it.
@@ -249,7 +282,7 @@ class BlockCache {
   // Marks the entry clean if it still holds `generation` (the catalog lock
   // and mu_ held).
   void mark_clean_locked(const Key& key, uint64_t id, uint64_t generation);
-  void prefetch(const Key& key);
+  void prefetch(const Key& key, bool stream);
 
   const Options options_;
   Backend& backend_;
@@ -262,11 +295,17 @@ class BlockCache {
   std::condition_variable writeback_wake_;  // a flush was asked for, or stop
   std::map<Key, Entry> entries_;
   std::set<Key> dirty_keys_;  // the dirty entries (write-back scans only them; flush waits for none)
-  std::map<uint64_t, uint64_t> last_read_block_;  // inode -> last block read, for read-ahead
+  struct ReadRun {
+    uint64_t last_block = 0;  // the furthest block of the run
+    uint64_t length = 0;      // how many blocks the run advanced to reach it
+  };
+  std::map<uint64_t, ReadRun> read_runs_;  // per inode, for read-ahead and streaming
   std::set<BlockHash> hashes_in_flight_;          // new blocks being uploaded right now
   uint64_t held_bytes_ = 0;                        // held blocks' data, plus kHeldEntryCost each
   uint64_t held_limit_ = 0;                        // set in the constructor
   std::deque<std::pair<Key, uint64_t>> held_clean_;  // held blocks made clean (key, id), oldest first
+  uint64_t fresh_bytes_ = 0;                          // data of entries with a fresh copy
+  std::deque<std::pair<Key, uint64_t>> fresh_order_;  // entries given a fresh copy (key, id), oldest first
   uint64_t use_tick_ = 0;
   uint64_t next_generation_ = 1;
   bool flush_requested_ = false;

@@ -219,7 +219,9 @@ Status FilesystemImpl::open_all() {
     cache_ = std::make_unique<BlockCache>(
         BlockCache::Options{dir, block_size_, options_.cache_bytes, options_.upload_threads,
                             options_.readahead_blocks,
-                            std::chrono::milliseconds(static_cast<int64_t>(options_.writeback_delay_s * 1000))},
+                            std::chrono::milliseconds(static_cast<int64_t>(options_.writeback_delay_s * 1000)),
+                            /*pack_small_blocks=*/true,
+                            (options_.sequential_cutoff_bytes + block_size_ - 1) / block_size_},
         backend_, codec_, *this);
     for (uint64_t ino : orphans) purge_inode(ino);
     auto& caps = q(kAnyCapabilitySql);

@@ -48,6 +48,9 @@ void add_options(CLI::App& app, MountRequest& request, std::vector<std::string>&
   app.add_option("--cachedir", request.cachedir, "Cache root directory [default: ~/.cache/hoardfs]");
   app.add_option("--cachesize", request.cachesize, "Local cache size limit, e.g. 512M, 20G")
       ->capture_default_str();
+  app.add_option("--sequential-cutoff", request.sequential_cutoff,
+                 "A sequential read this long streams: what it fetches next is not cached (0: cache all)")
+      ->capture_default_str();
   app.add_option("--compress", request.compress, "Compression of new data: zstd-N (1..22) or none")
       ->capture_default_str();
   app.add_option("--threads", request.threads, "Parallel uploads")->capture_default_str();

@@ -71,6 +71,7 @@ Status apply_one(const std::string& option, MountRequest* request) {
     if (value.empty()) return Status::invalid_argument(fmt::format("mount option {} needs a value", name));
     if (name == "cachedir") return request->cachedir = value, Status::ok();
     if (name == "cachesize") return request->cachesize = value, Status::ok();
+    if (name == "sequential-cutoff") return request->sequential_cutoff = value, Status::ok();
     if (name == "compress") return request->compress = value, Status::ok();
     if (name == "authfile") return request->authfile = value, Status::ok();
     if (name == "fsync") return request->fsync = value, Status::ok();
@@ -128,6 +129,8 @@ Result<ResolvedMount> resolve_mount_request(const MountRequest& request) {
     return Status::invalid_argument(
         fmt::format("--cachesize {} is too small (at least 64 MiB)", request.cachesize));
   }
+  auto cutoff = parse_size(request.sequential_cutoff);
+  if (!cutoff.is_ok()) return cutoff.status().with_context("--sequential-cutoff");
   auto level = parse_compression(request.compress);
   if (!level.is_ok()) return level.status();
   if (request.threads < 1 || request.threads > 128) {
@@ -145,6 +148,7 @@ Result<ResolvedMount> resolve_mount_request(const MountRequest& request) {
   resolved.cache_root = request.cachedir.empty() ? default_cache_root() : request.cachedir;
   resolved.mount.storage_url = request.storage_url;
   resolved.mount.cache_bytes = *cache_bytes;
+  resolved.mount.sequential_cutoff_bytes = *cutoff;
   resolved.mount.zstd_level = *level;
   resolved.mount.upload_threads = request.threads;
   resolved.mount.metadata_interval_s = request.metadata_upload_interval_s;

@@ -30,6 +30,7 @@ struct MountRequest {
   std::optional<bool> direct_writes;  // write-only handles bypass the page cache (unset: by kernel)
   std::string cachedir;  // empty: the default cache root
   std::string cachesize = "4G";
+  std::string sequential_cutoff = "64M";  // MountOptions::sequential_cutoff_bytes
   std::string compress = "zstd";  // kDefaultZstdLevel
   unsigned threads = 4;
   unsigned metadata_upload_interval_s = 3600;
@@ -44,7 +45,7 @@ struct MountRequest {
 // Applies one -o list ("rw,noatime,cachedir=/x,_netdev"). Recognized:
 //   fg | foreground, debug, quiet, allow_other, allow_root, io_uring, acl | noacl,
 //   direct_writes | nodirect_writes,
-//   cachedir=D, cachesize=SIZE, compress=C, threads=N, spin=MICROSECONDS,
+//   cachedir=D, cachesize=SIZE, sequential-cutoff=SIZE, compress=C, threads=N, spin=MICROSECONDS,
 //   metadata-upload-interval=S, metadata-versions=N, authfile=F, fsync=local|upload,
 //   backend-options=K=V:FLAG:... (':' separates items because ',' separates -o options),
 //   kernel mount flags (rw, ro, [no]suid, [no]dev, [no]exec, sync, async,

@@ -252,6 +252,65 @@ CacheFiles cache_files(const std::string& dir) {
   return files;
 }
 
+// Past the cutoff, a sequential read streams: the blocks it fetches reach
+// the reader from memory, each fetched once, and get no cache file.
+TEST_F(CacheTest, ALongSequentialReadStreamsPastTheCutoff) {
+  options_.sequential_cutoff_bytes = 4 * kTestBlock;
+  options_.readahead_blocks = 2;
+  auto counting = std::make_unique<FaultInjectingBackend>(MemoryBackend::named(store_name_));
+  FaultInjectingBackend* backend = counting.get();
+  counting->set_enabled(false);
+  mount(counting.get());
+  const std::string data = random_bytes(40 * kTestBlock + 5);
+  uint64_t a = create(kRootInode, "a");
+  write(a, 0, data);
+  unmount();
+  drop_cache();
+  mount(counting.get());
+  a = lookup(kRootInode, "a");
+  const uint64_t gets_before = backend->stats().calls;
+  std::string got;
+  for (uint64_t off = 0; off < data.size(); off += kTestBlock / 2) got += read(a, off, kTestBlock / 2);
+  EXPECT_TRUE(got == data);
+  // Blocks 0-4 take the run to the cutoff; read-ahead from it cached two more.
+  EXPECT_LE(fs_->stats().cache_bytes, 7u * kTestBlock);
+  EXPECT_LE(cache_files(options_.cache_dir).blocks, 7u);
+  EXPECT_EQ(backend->stats().calls - gets_before, 41u) << "a block was fetched twice";
+  // Read again from the start, the file is whole (streamed blocks fetched anew).
+  EXPECT_TRUE(read(a) == data);
+  unmount();
+}
+
+// A write into a block a streaming read left in memory gives it a cache file
+// holding the block's other bytes.
+TEST_F(CacheTest, AWriteIntoAStreamedBlockKeepsItsOtherBytes) {
+  options_.sequential_cutoff_bytes = 2 * kTestBlock;
+  options_.readahead_blocks = 2;
+  mount();
+  std::string data = random_bytes(12 * kTestBlock);
+  uint64_t a = create(kRootInode, "a");
+  write(a, 0, data);
+  unmount();
+  drop_cache();
+  mount();
+  a = lookup(kRootInode, "a");
+  for (uint64_t block = 0; block < 6; ++block) {
+    EXPECT_EQ(read(a, block * kTestBlock, kTestBlock), data.substr(block * kTestBlock, kTestBlock));
+  }
+  // Block 6 is streamed (fetched ahead by the reads of 4 and 5); half of it is read.
+  EXPECT_EQ(read(a, 6 * kTestBlock, kTestBlock / 2), data.substr(6 * kTestBlock, kTestBlock / 2));
+  const std::string patch = random_bytes(100);
+  write(a, 6 * kTestBlock + 1000, patch);
+  data.replace(6 * kTestBlock + 1000, patch.size(), patch);
+  EXPECT_TRUE(read(a) == data);
+  ASSERT_TRUE(fs_->flush_cache().is_ok());
+  unmount();
+  drop_cache();
+  mount();
+  EXPECT_TRUE(read(lookup(kRootInode, "a")) == data);
+  unmount();
+}
+
 TEST_F(CacheTest, TheFilesOfARemovedFileLeaveTheCache) {
   mount();
   uint64_t a = create(kRootInode, "a");

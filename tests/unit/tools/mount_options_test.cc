@@ -129,6 +129,21 @@ TEST(ResolveMount, DefaultsAndConversions) {
   EXPECT_FALSE(resolved->mount.posix_acl);
 }
 
+TEST(ResolveMount, SequentialCutoffIsASize) {
+  MountRequest request = base_request();
+  auto resolved = resolve_mount_request(request);
+  ASSERT_TRUE(resolved.is_ok());
+  EXPECT_EQ(resolved->mount.sequential_cutoff_bytes, 64ull << 20);
+  ASSERT_TRUE(apply_mount_option_list("sequential-cutoff=1G", &request).is_ok());
+  resolved = resolve_mount_request(request);
+  ASSERT_TRUE(resolved.is_ok());
+  EXPECT_EQ(resolved->mount.sequential_cutoff_bytes, 1ull << 30);
+  ASSERT_TRUE(apply_mount_option_list("sequential-cutoff=0", &request).is_ok());  // every block cached
+  resolved = resolve_mount_request(request);
+  ASSERT_TRUE(resolved.is_ok());
+  EXPECT_EQ(resolved->mount.sequential_cutoff_bytes, 0u);
+}
+
 TEST(ResolveMount, AclReachesTheFilesystemAndTheKernel) {
   MountRequest request = base_request();
   ASSERT_TRUE(apply_mount_option_list("acl", &request).is_ok());
@@ -157,6 +172,9 @@ TEST(ResolveMount, RejectsBadValues) {
   expect_usage(request);
   request = base_request();
   request.compress = "gzip";
+  expect_usage(request);
+  request = base_request();
+  request.sequential_cutoff = "far";
   expect_usage(request);
   request = base_request();
   request.threads = 0;
