@@ -155,8 +155,17 @@ class Filesystem {
   virtual int open(uint64_t ino, int flags, uint64_t* fh) = 0;
   virtual int create(uint64_t parent, std::string_view name, mode_t mode, int flags,
                      const Caller& caller, struct stat* attr, uint64_t* fh) = 0;
-  // Reads up to `size` bytes at `offset` into *out (shorter at end of file).
-  virtual int read(uint64_t ino, uint64_t fh, uint64_t offset, size_t size, std::string* out) = 0;
+  // Reads up to `size` bytes at `offset` into `buffer` (room for `size`
+  // bytes); *got is how many (fewer at the end of the file).
+  virtual int read_into(uint64_t ino, uint64_t fh, uint64_t offset, size_t size, char* buffer, size_t* got) = 0;
+  // The same into *out (shorter at end of file).
+  int read(uint64_t ino, uint64_t fh, uint64_t offset, size_t size, std::string* out) {
+    out->resize(size);
+    size_t got = 0;
+    const int err = read_into(ino, fh, offset, size, out->data(), &got);
+    out->resize(err == 0 ? got : 0);
+    return err;
+  }
   // Whether such a read would wait for the backend or the disk: a block of
   // the range is neither in the local cache nor on its way (read-ahead), or
   // the part of its cache file the read needs is not in the page cache. A

@@ -24,29 +24,37 @@ bool all_zero(std::string_view data) {
   return std::all_of(data.begin(), data.end(), [](char c) { return c == 0; });
 }
 
-// Appends exactly `length` bytes to *out (zeros where the file has none,
+// Reads exactly `length` bytes into `out` (zeros where the file has none,
 // also when it cannot be opened) and returns 0 or the errno.
-int read_file(const std::string& path, uint64_t offset, uint64_t length, std::string* out) {
-  size_t start = out->size();
-  out->resize(start + length, '\0');
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno;
+int read_file(const std::string& path, uint64_t offset, uint64_t length, char* out) {
   uint64_t done = 0;
   int err = 0;
-  while (done < length) {
-    ssize_t n = ::pread(fd, out->data() + start + done, length - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      break;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    err = errno;
+  } else {
+    while (done < length) {
+      ssize_t n = ::pread(fd, out + done, length - done, static_cast<off_t>(offset + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        err = errno;
+        break;
+      }
+      if (n == 0) break;
+      done += static_cast<uint64_t>(n);
     }
-    if (n == 0) break;
-    done += static_cast<uint64_t>(n);
+    ::close(fd);
   }
-  ::close(fd);
   // Past the end of the cache file the block reads as zeros.
-  std::memset(out->data() + start + done, 0, length - done);
+  std::memset(out + done, 0, length - done);
   return err;
+}
+
+// Appends exactly `length` bytes to *out, as above.
+int read_file(const std::string& path, uint64_t offset, uint64_t length, std::string* out) {
+  const size_t start = out->size();
+  out->resize(start + length);
+  return read_file(path, offset, length, out->data() + start);
 }
 
 int write_file(const std::string& path, uint64_t offset, std::string_view data, int extra_flags) {
@@ -493,7 +501,7 @@ void BlockCache::remove_locked(std::map<Key, Entry>::iterator it, bool now) {
 }
 
 int BlockCache::read(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t length, uint64_t file_blocks,
-                     std::string* out) {
+                     char* out) {
   const Key key{ino, blockno};
   std::unique_lock lock(mu_);
   // A read a little past the furthest block the inode's run reached extends
@@ -520,15 +528,13 @@ int BlockCache::read(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t l
   Entry* entry = nullptr;
   int err = acquire(lock, key, true, false, &entry, false, stream);
   if (err == kAbsent) {
-    out->append(length, '\0');  // a hole
+    std::memset(out, 0, length);  // a hole
     err = 0;
   } else if (err == 0 && entry->held) {
     const std::string& memory = entry->memory;
-    const size_t start = out->size();
-    out->resize(start + length, '\0');  // past the held data: zeros
-    if (offset < memory.size()) {
-      std::memcpy(out->data() + start, memory.data() + offset, std::min<size_t>(length, memory.size() - offset));
-    }
+    const size_t have = offset < memory.size() ? std::min<size_t>(length, memory.size() - offset) : 0;
+    if (have > 0) std::memcpy(out, memory.data() + offset, have);
+    std::memset(out + have, 0, length - have);  // past the held data: zeros
     release_pin(key, entry->id);
   } else if (err == 0 && entry->fresh) {
     // Just fetched: copied from memory. Once reads took as many bytes as
@@ -547,12 +553,9 @@ int BlockCache::read(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t l
       }
     }
     lock.unlock();
-    const size_t start = out->size();
-    out->resize(start + length, '\0');
-    if (offset < size) {
-      std::memcpy(out->data() + start, fresh->data() + fresh_offset + offset,
-                  std::min<uint64_t>(length, size - offset));
-    }
+    const size_t have = offset < size ? std::min<uint64_t>(length, size - offset) : 0;
+    if (have > 0) std::memcpy(out, fresh->data() + fresh_offset + offset, have);
+    std::memset(out + have, 0, length - have);
     lock.lock();
     release_pin(key, id);
   } else if (err == 0) {

@@ -164,11 +164,10 @@ class BlockCache {
   // are not all in the page cache; where the kernel cannot tell, they count
   // as there).
   bool would_wait(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t length, bool check_pages);
-  // Reads [offset, offset+length) of the block into out (appending; bytes past
-  // the block's data are zeros). Returns 0 or an errno.
+  // Reads [offset, offset+length) of the block into `out` (bytes past the
+  // block's data are zeros). Returns 0 or an errno.
   // `file_blocks` (blocks in the file) bounds read-ahead.
-  int read(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t length, uint64_t file_blocks,
-           std::string* out);
+  int read(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t length, uint64_t file_blocks, char* out);
   // Writes into the block, loading its old content first when the write is
   // partial, unless the caller knows the catalog holds nothing for it
   // (`past_end`: the block starts at or past the file's end).

@@ -85,7 +85,7 @@ class FilesystemImpl final : public Filesystem, public BlockCatalog {
   int open(uint64_t ino, int flags, uint64_t* fh) override;
   int create(uint64_t parent, std::string_view name, mode_t mode, int flags, const Caller& caller,
              struct stat* attr, uint64_t* fh) override;
-  int read(uint64_t ino, uint64_t fh, uint64_t offset, size_t size, std::string* out) override;
+  int read_into(uint64_t ino, uint64_t fh, uint64_t offset, size_t size, char* buffer, size_t* got) override;
   bool read_would_wait(uint64_t ino, uint64_t offset, size_t size) override;
   void disable_posix_acl() override { options_.posix_acl = false; }
   int write(uint64_t ino, uint64_t fh, uint64_t offset, std::string_view data, size_t* written) override;

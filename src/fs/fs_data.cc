@@ -50,7 +50,9 @@ int FilesystemImpl::create(uint64_t parent, std::string_view name, mode_t mode, 
   });
 }
 
-int FilesystemImpl::read(uint64_t ino, uint64_t /*fh*/, uint64_t offset, size_t size, std::string* out) {
+int FilesystemImpl::read_into(uint64_t ino, uint64_t /*fh*/, uint64_t offset, size_t size, char* buffer,
+                              size_t* got) {
+  *got = 0;
   return guarded("read", [&] {
     uint64_t file_size = 0;
     {
@@ -59,14 +61,14 @@ int FilesystemImpl::read(uint64_t ino, uint64_t /*fh*/, uint64_t offset, size_t 
       if (!row) return ENOENT;
       file_size = row->size;
     }
-    out->clear();
     if (offset >= file_size || size == 0) return 0;
     const uint64_t end = std::min<uint64_t>(offset + size, file_size);
     const uint64_t file_blocks = (file_size + block_size_ - 1) / block_size_;
-    out->reserve(end - offset);
-    return for_each_block_piece(offset, end, [&](uint64_t blockno, uint32_t in_block, uint32_t length) {
-      return cache_->read(ino, blockno, in_block, length, file_blocks, out);
+    const int err = for_each_block_piece(offset, end, [&](uint64_t blockno, uint32_t in_block, uint32_t length) {
+      return cache_->read(ino, blockno, in_block, length, file_blocks, buffer + (blockno * block_size_ + in_block - offset));
     });
+    if (err == 0) *got = end - offset;
+    return err;
   });
 }
 

@@ -7,6 +7,7 @@
 #include <sys/xattr.h>
 
 #include <cerrno>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -325,12 +326,25 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 }
 
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
-  std::string data;
-  int err = filesystem(req).read(ino, fi->fh, static_cast<uint64_t>(offset), size, &data);
+  // The data goes straight into the ring entry that carries the reply, or
+  // else into a buffer this thread keeps (never zero-filled per request).
+  size_t capacity = 0;
+  char* buffer = UringTransport::reply_buffer(&capacity);
+  thread_local std::unique_ptr<char[]> own;
+  thread_local size_t own_size = 0;
+  if (buffer == nullptr || capacity < size) {
+    if (own_size < size) {
+      own = std::make_unique_for_overwrite<char[]>(size);
+      own_size = size;
+    }
+    buffer = own.get();
+  }
+  size_t got = 0;
+  int err = filesystem(req).read_into(ino, fi->fh, static_cast<uint64_t>(offset), size, buffer, &got);
   if (err != 0) {
     fuse_reply_err(req, err);
   } else {
-    fuse_reply_buf(req, data.data(), data.size());
+    fuse_reply_buf(req, buffer, got);
   }
 }
 

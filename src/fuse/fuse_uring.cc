@@ -262,6 +262,12 @@ ssize_t UringTransport::read_device(int fd, void* buf, size_t size, void* userda
   return n;
 }
 
+char* UringTransport::reply_buffer(size_t* capacity) {
+  if (t_serving == nullptr) return nullptr;
+  *capacity = t_serving->payload_capacity;
+  return t_serving->payload;
+}
+
 ssize_t UringTransport::write_device(int fd, iovec* iov, int count, void* userdata) {
   State* state = static_cast<AdapterContext*>(userdata)->uring->state_.get();
   const auto* out = static_cast<const fuse_out_header*>(iov[0].iov_base);
@@ -571,7 +577,8 @@ ssize_t UringTransport::State::reply(RingEntry& entry, const iovec* iov, int cou
     for (int i = 0; i < count; ++i) {
       const char* base = static_cast<const char*>(iov[i].iov_base);
       size_t skip = i == 0 ? sizeof out : 0;
-      std::memcpy(entry.payload + at, base + skip, iov[i].iov_len - skip);
+      // Data put in place through reply_buffer() stays where it is.
+      if (base + skip != entry.payload + at) std::memcpy(entry.payload + at, base + skip, iov[i].iov_len - skip);
       at += iov[i].iov_len - skip;
     }
   }

@@ -68,6 +68,12 @@ class UringTransport {
 
   struct State;
 
+  // While this thread processes a request that came from a ring: the entry's
+  // payload buffer, where its reply's data goes, and *capacity its size.
+  // A reply whose data already lies there (fuse_reply_buf() with this
+  // pointer) is committed without a copy. nullptr otherwise.
+  static char* reply_buffer(size_t* capacity);
+
  private:
   // The session's device hooks; `userdata` is the session's AdapterContext.
   static ssize_t read_device(int fd, void* buf, size_t size, void* userdata);
