@@ -296,7 +296,8 @@ int BlockCache::fetch_into_file(const Key& key, const std::string& path, uint64_
     s = Status::ok();
     plain = recent_pack(stored->object_name);
     if (plain) break;
-    std::string raw, decoded;
+    thread_local std::string raw;  // reused: see LocalBackend::read()
+    std::string decoded;
     s = backend_.get(stored->object_name, &raw);
     if (s.is_ok()) s = codec_.decode(stored->object_name, raw, &decoded);
     plain = std::make_shared<const std::string>(std::move(decoded));

@@ -293,7 +293,10 @@ Status LocalBackend::read(const std::string& key, uint64_t offset, uint64_t leng
   }
   uint64_t size = static_cast<uint64_t>(st.st_size);
   uint64_t want = offset >= size ? 0 : std::min(length, size - offset);
-  std::string buffer(want, '\0');
+  // Into *out's own storage: a caller that passes the same string again
+  // (the block cache's fetch) has its bytes zero-filled only where it grows.
+  std::string& buffer = *out;
+  buffer.resize(want);
   uint64_t done = 0;
   while (done < want) {
     ssize_t n = ::pread(fd, buffer.data() + done, want - done, static_cast<off_t>(offset + done));
@@ -311,7 +314,6 @@ Status LocalBackend::read(const std::string& key, uint64_t offset, uint64_t leng
   ::posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(done), POSIX_FADV_DONTNEED);
   ::close(fd);
   buffer.resize(done);
-  *out = std::move(buffer);
   return Status::ok();
 }
 
