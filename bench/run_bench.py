@@ -25,7 +25,8 @@ Workloads (sizes at --scale 1; --scale 0.1 for a quick look):
                  (plain: after dropping the page cache)
   read-warm      read it again at once (page cache on both sides)
   read-cached    read it after a remount that keeps the block cache, page
-                 cache dropped (plain: a cold read)
+                 cache dropped (plain: a cold read); the cold read cached only
+                 its first 64 MiB (--sequential-cutoff), the rest is fetched
   cp-tree        cp -a of 20,000 small files (1-64 KiB, some duplicated), then
                  umount (plain: + sync)
   rsync-first    rsync -a of that tree into an empty directory
@@ -400,8 +401,9 @@ def run_suite(args, results):
             t_p_warm = timed(lambda: sh("cat", plain_file, stdout=subprocess.DEVNULL))
             record("read-cold", t_h_cold, t_p_cold, h.rss())
             record("read-warm", t_h_warm, t_p_warm, h.rss())
-            # From the local block cache after a remount, page cache dropped
-            # (plain: a cold read again).
+            # After a remount, page cache dropped (plain: a cold read again):
+            # what the cold read left in the block cache (its first 64 MiB,
+            # --sequential-cutoff), the rest fetched again.
             h.umount()
             h.mount()
             drop_caches()
