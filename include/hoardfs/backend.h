@@ -42,7 +42,9 @@ class Backend {
   // A short description for logs, showing wrappers: "Retrying(s3c://host/bucket)".
   virtual std::string describe() const = 0;
 
-  // Reads the whole object into *out. Missing key: not_found, *out untouched.
+  // Reads the whole object into *out, replacing what it held (callers may
+  // pass the same string again, to reuse its storage). Missing key:
+  // not_found, *out untouched; after other errors its content is undefined.
   virtual Status get(const std::string& key, std::string* out) = 0;
 
   // Reads `length` bytes starting at `offset`. A range that runs past the end
