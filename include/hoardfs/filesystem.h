@@ -13,6 +13,7 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -158,13 +159,25 @@ class Filesystem {
   // Reads up to `size` bytes at `offset` into `buffer` (room for `size`
   // bytes); *got is how many (fewer at the end of the file).
   virtual int read_into(uint64_t ino, uint64_t fh, uint64_t offset, size_t size, char* buffer, size_t* got) = 0;
-  // The same into *out (shorter at end of file).
+  // The same into *out (shorter at end of file), a MiB at a time: a caller
+  // may ask for far more than the file holds.
   int read(uint64_t ino, uint64_t fh, uint64_t offset, size_t size, std::string* out) {
-    out->resize(size);
-    size_t got = 0;
-    const int err = read_into(ino, fh, offset, size, out->data(), &got);
-    out->resize(err == 0 ? got : 0);
-    return err;
+    constexpr size_t kChunk = size_t{1} << 20;
+    out->clear();
+    while (out->size() < size) {
+      const size_t want = std::min(kChunk, size - out->size());
+      const size_t start = out->size();
+      out->resize(start + want);
+      size_t got = 0;
+      const int err = read_into(ino, fh, offset + start, want, out->data() + start, &got);
+      out->resize(start + (err == 0 ? got : 0));
+      if (err != 0) {
+        out->clear();
+        return err;
+      }
+      if (got < want) break;
+    }
+    return 0;
   }
   // Whether such a read would wait for the backend or the disk: a block of
   // the range is neither in the local cache nor on its way (read-ahead), or

@@ -339,10 +339,13 @@ int BlockCache::fetch_into_file(const Key& key, const std::string& path, uint64_
 void BlockCache::keep_fresh_locked(const Key& key, Entry& entry, std::shared_ptr<const std::string> plain,
                                    uint64_t offset) {
   if (!plain) return;
+  // A block inside a pack keeps the whole decoded pack alive: that counts.
+  const uint64_t charge = std::max<uint64_t>(plain->size(), entry.size);
   // Room for the read-ahead window twice over: a reader that falls further
-  // behind reads the oldest from their files, or fetches streamed ones again.
-  const uint64_t limit = uint64_t{2} * (options_.readahead + 2) * options_.block_size;
-  while (fresh_bytes_ + entry.size > limit && !fresh_order_.empty()) {
+  // behind reads the oldest from their files, or fetches streamed ones again
+  // (read-ahead for streams stops while the budget is full: see prefetch()).
+  const uint64_t limit = fresh_limit();
+  while (fresh_bytes_ + charge > limit && !fresh_order_.empty()) {
     const auto [old_key, old_id] = fresh_order_.front();
     fresh_order_.pop_front();
     auto it = entries_.find(old_key);
@@ -356,13 +359,23 @@ void BlockCache::keep_fresh_locked(const Key& key, Entry& entry, std::shared_ptr
   entry.fresh = std::move(plain);
   entry.fresh_offset = offset;
   entry.fresh_read = 0;
-  fresh_bytes_ += entry.size;
+  entry.fresh_charge = charge;
+  fresh_bytes_ += charge;
   fresh_order_.emplace_back(key, entry.id);
+  // Most records are of entries whose copy went with their reader: forget
+  // those once they far outnumber what the budget can hold.
+  if (fresh_order_.size() > 4 * (limit / options_.block_size) + 128) {
+    std::erase_if(fresh_order_, [this](const std::pair<Key, uint64_t>& record) {
+      auto it = entries_.find(record.first);
+      return it == entries_.end() || it->second.id != record.second || !it->second.fresh;
+    });
+  }
 }
 
 void BlockCache::drop_fresh_locked(Entry& entry) {
   if (!entry.fresh) return;
-  fresh_bytes_ -= entry.size;
+  fresh_bytes_ -= entry.fresh_charge;
+  entry.fresh_charge = 0;
   entry.fresh.reset();
 }
 
@@ -379,8 +392,8 @@ int BlockCache::unstream_locked(const Key& key, Entry& entry) {
 }
 
 int BlockCache::acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool need_data, bool create,
-                        Entry** out, bool may_hold, bool stream) {
-  stream = stream && need_data && !create;
+                        Entry** out, bool may_hold, FetchFor use) {
+  const bool stream = use == FetchFor::kStream && need_data && !create;
   for (;;) {
     auto it = entries_.find(key);
     if (it != entries_.end()) {
@@ -438,7 +451,7 @@ int BlockCache::acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool
     entry.pins = 1;
     entry.last_use = ++use_tick_;
     entry.streamed = stream;
-    keep_fresh_locked(key, entry, std::move(fetched), fetched_offset);
+    if (use != FetchFor::kWrite) keep_fresh_locked(key, entry, std::move(fetched), fetched_offset);
     if (!stream) count_bytes_locked(key.first, static_cast<int64_t>(size));
     changed_.notify_all();
     if (cached_bytes_ > max_bytes_) evict_clean_until(max_bytes_ * 9 / 10);
@@ -525,9 +538,11 @@ int BlockCache::read(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t l
     }
     run_length = r.length;
   }
-  const bool stream = options_.stream_after_blocks != 0 && run_length >= options_.stream_after_blocks;
+  const FetchFor use = options_.stream_after_blocks != 0 && run_length >= options_.stream_after_blocks
+                           ? FetchFor::kStream
+                           : FetchFor::kRead;
   Entry* entry = nullptr;
-  int err = acquire(lock, key, true, false, &entry, false, stream);
+  int err = acquire(lock, key, true, false, &entry, false, use);
   if (err == kAbsent) {
     std::memset(out, 0, length);  // a hole
     err = 0;
@@ -569,21 +584,24 @@ int BlockCache::read(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t l
   }
   if (sequential && err == 0) {
     for (uint64_t next = blockno + 1; next <= blockno + options_.readahead && next < file_blocks; ++next) {
-      if (entries_.count({ino, next}) == 0) enqueue([this, ino, next, stream] { prefetch({ino, next}, stream); });
+      if (entries_.count({ino, next}) == 0) enqueue([this, ino, next, use] { prefetch({ino, next}, use); });
     }
   }
   return err;
 }
 
-void BlockCache::prefetch(const Key& key, bool stream) {
+void BlockCache::prefetch(const Key& key, FetchFor use) {
   std::unique_lock lock(mu_);
   if (stopping_ || entries_.count(key) != 0) return;
   // Queued behind the reader, who has reached the block by now (and, when
   // streaming, may be done with it): its own read fetches it if needed.
   auto run = read_runs_.find(key.first);
   if (run != read_runs_.end() && key.second <= run->second.last_block) return;
+  // Streamed blocks live in memory only: while the budget is full (several
+  // streams, or one whose reader went away) read-ahead waits for readers.
+  if (use == FetchFor::kStream && fresh_bytes_ + options_.block_size > fresh_limit()) return;
   Entry* entry = nullptr;
-  if (acquire(lock, key, true, false, &entry, false, stream) == 0) release_pin(key, entry->id);
+  if (acquire(lock, key, true, false, &entry, false, use) == 0) release_pin(key, entry->id);
 }
 
 void BlockCache::wait_for_dirty_room(std::unique_lock<std::mutex>& lock) {
@@ -893,7 +911,8 @@ void BlockCache::evict_clean_until(uint64_t target_bytes) {
   if (cached_bytes_ <= target_bytes) return;
   std::vector<std::pair<uint64_t, Key>> candidates;
   for (const auto& [key, e] : entries_) {
-    if (!e.dirty && !e.loading && !e.uploading && e.pins == 0 && e.writers == 0) {
+    // Streamed entries have no file: removing one frees nothing here.
+    if (!e.dirty && !e.loading && !e.uploading && e.pins == 0 && e.writers == 0 && !e.streamed) {
       candidates.push_back({e.last_use, key});
     }
   }

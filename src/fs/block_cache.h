@@ -224,6 +224,7 @@ class BlockCache {
     std::shared_ptr<const std::string> fresh;
     uint64_t fresh_offset = 0;
     uint64_t fresh_read = 0;  // bytes of it that reads took
+    uint64_t fresh_charge = 0;  // counted in fresh_bytes_: the decoded object it keeps alive
     // Fetched for a streaming read: no cache file, the data is only `fresh`,
     // and the entry goes with it. Not counted in cached_bytes_.
     bool streamed = false;
@@ -238,10 +239,11 @@ class BlockCache {
   // Returns with mu_ held via `lock` and the entry pinned.
   // With `may_hold`, a new entry with nothing to load is held in memory
   // rather than given a file, when the budget has room.
-  // With `stream` (a read, not a write), a fetched block gets no cache file
-  // and is a streamed entry.
+  // What a read does with a block it fetches: kRead keeps it in memory
+  // for the reader as well (fresh), kStream only there (a streamed entry).
+  enum class FetchFor { kWrite, kRead, kStream };
   int acquire(std::unique_lock<std::mutex>& lock, const Key& key, bool need_data, bool create, Entry** out,
-              bool may_hold = false, bool stream = false);
+              bool may_hold = false, FetchFor use = FetchFor::kWrite);
   // Room for `more` held bytes, dropping the oldest clean held blocks if
   // needed; false (and nothing reserved) when there is none.
   bool reserve_held_locked(uint64_t more);
@@ -257,6 +259,8 @@ class BlockCache {
   // Keeps a fetched block's data in memory for the read that asked for it
   // (or the read-ahead's reader), up to fresh_limit_ bytes, oldest dropped first.
   void keep_fresh_locked(const Key& key, Entry& entry, std::shared_ptr<const std::string> plain, uint64_t offset);
+  // The fresh budget: twice the read-ahead window.
+  uint64_t fresh_limit() const { return uint64_t{2} * (options_.readahead + 2) * options_.block_size; }
   void drop_fresh_locked(Entry& entry);
   void mark_dirty_locked(const Key& key, Entry& entry);
   void set_size_locked(const Key& key, Entry& entry, uint64_t new_size);
@@ -281,7 +285,7 @@ class BlockCache {
   // Marks the entry clean if it still holds `generation` (the catalog lock
   // and mu_ held).
   void mark_clean_locked(const Key& key, uint64_t id, uint64_t generation);
-  void prefetch(const Key& key, bool stream);
+  void prefetch(const Key& key, FetchFor use);
 
   const Options options_;
   Backend& backend_;

@@ -221,7 +221,8 @@ Status FilesystemImpl::open_all() {
                             options_.readahead_blocks,
                             std::chrono::milliseconds(static_cast<int64_t>(options_.writeback_delay_s * 1000)),
                             /*pack_small_blocks=*/true,
-                            (options_.sequential_cutoff_bytes + block_size_ - 1) / block_size_},
+                            options_.sequential_cutoff_bytes / block_size_ +
+                                (options_.sequential_cutoff_bytes % block_size_ != 0)},
         backend_, codec_, *this);
     for (uint64_t ino : orphans) purge_inode(ino);
     auto& caps = q(kAnyCapabilitySql);

@@ -297,11 +297,30 @@ TEST_F(CacheTest, AWriteIntoAStreamedBlockKeepsItsOtherBytes) {
   for (uint64_t block = 0; block < 6; ++block) {
     EXPECT_EQ(read(a, block * kTestBlock, kTestBlock), data.substr(block * kTestBlock, kTestBlock));
   }
-  // Block 6 is streamed (fetched ahead by the reads of 4 and 5); half of it is read.
+  // Blocks 6 and 7 are streamed (fetched ahead by the reads of 4 and 5): no
+  // cache file. Half of each is read.
+  auto has_file = [&](uint64_t block) {
+    const std::string name = std::to_string(a) + "-" + std::to_string(block);
+    for (const auto& e : std::filesystem::recursive_directory_iterator(options_.cache_dir)) {
+      if (e.path().filename() == name) return true;
+    }
+    return false;
+  };
   EXPECT_EQ(read(a, 6 * kTestBlock, kTestBlock / 2), data.substr(6 * kTestBlock, kTestBlock / 2));
+  EXPECT_EQ(read(a, 7 * kTestBlock, kTestBlock / 2), data.substr(7 * kTestBlock, kTestBlock / 2));
+  EXPECT_FALSE(has_file(6));
+  EXPECT_FALSE(has_file(7));
   const std::string patch = random_bytes(100);
   write(a, 6 * kTestBlock + 1000, patch);
   data.replace(6 * kTestBlock + 1000, patch.size(), patch);
+  EXPECT_TRUE(has_file(6));
+  // Cut inside block 7: the bytes before the cut stay.
+  AttrChanges cut;
+  cut.size = true;
+  cut.values.st_size = 7 * kTestBlock + 3000;
+  struct stat st {};
+  ASSERT_EQ(fs_->setattr(a, cut, caller_, &st), 0);
+  data.resize(7 * kTestBlock + 3000);
   EXPECT_TRUE(read(a) == data);
   ASSERT_TRUE(fs_->flush_cache().is_ok());
   unmount();
