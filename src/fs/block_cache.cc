@@ -50,6 +50,13 @@ int read_file(const std::string& path, uint64_t offset, uint64_t length, char* o
   return err;
 }
 
+// Copies [offset, offset+length) of `block` to `out`, zeros past its end.
+void copy_range(std::string_view block, uint32_t offset, uint32_t length, char* out) {
+  const size_t have = offset < block.size() ? std::min<size_t>(length, block.size() - offset) : 0;
+  if (have > 0) std::memcpy(out, block.data() + offset, have);
+  std::memset(out + have, 0, length - have);
+}
+
 // Appends exactly `length` bytes to *out, as above.
 int read_file(const std::string& path, uint64_t offset, uint64_t length, std::string* out) {
   const size_t start = out->size();
@@ -379,15 +386,18 @@ void BlockCache::drop_fresh_locked(Entry& entry) {
   entry.fresh.reset();
 }
 
-int BlockCache::unstream_locked(const Key& key, Entry& entry) {
-  // Under the lock, like acquire()'s create: no other entry owns the name.
-  std::string_view data(entry.fresh->data() + entry.fresh_offset, entry.size);
-  if (int err = write_file(path_of(key), 0, data, O_CREAT | O_TRUNC)) {
-    ::unlink(path_of(key).c_str());
-    return err;
+int BlockCache::prepare_change_locked(const Key& key, Entry& entry) {
+  if (entry.streamed) {
+    // Under the lock, like acquire()'s create: no other entry owns the name.
+    std::string_view data(entry.fresh->data() + entry.fresh_offset, entry.size);
+    if (int err = write_file(path_of(key), 0, data, O_CREAT | O_TRUNC)) {
+      ::unlink(path_of(key).c_str());
+      return err;
+    }
+    entry.streamed = false;
+    count_bytes_locked(key.first, static_cast<int64_t>(entry.size));
   }
-  entry.streamed = false;
-  count_bytes_locked(key.first, static_cast<int64_t>(entry.size));
+  drop_fresh_locked(entry);  // the file (or held memory) is what the block holds from now on
   return 0;
 }
 
@@ -547,10 +557,7 @@ int BlockCache::read(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t l
     std::memset(out, 0, length);  // a hole
     err = 0;
   } else if (err == 0 && entry->held) {
-    const std::string& memory = entry->memory;
-    const size_t have = offset < memory.size() ? std::min<size_t>(length, memory.size() - offset) : 0;
-    if (have > 0) std::memcpy(out, memory.data() + offset, have);
-    std::memset(out + have, 0, length - have);  // past the held data: zeros
+    copy_range(entry->memory, offset, length, out);  // past the held data: zeros
     release_pin(key, entry->id);
   } else if (err == 0 && entry->fresh) {
     // Just fetched: copied from memory. Once reads took as many bytes as
@@ -569,9 +576,7 @@ int BlockCache::read(uint64_t ino, uint64_t blockno, uint32_t offset, uint32_t l
       }
     }
     lock.unlock();
-    const size_t have = offset < size ? std::min<uint64_t>(length, size - offset) : 0;
-    if (have > 0) std::memcpy(out, fresh->data() + fresh_offset + offset, have);
-    std::memset(out + have, 0, length - have);
+    copy_range(std::string_view(fresh->data() + fresh_offset, size), offset, length, out);
     lock.lock();
     release_pin(key, id);
   } else if (err == 0) {
@@ -624,13 +629,10 @@ int BlockCache::write(uint64_t ino, uint64_t blockno, uint32_t offset, std::stri
   Entry* entry = nullptr;
   int err = acquire(lock, key, !whole_block && !past_end, true, &entry, /*may_hold=*/small && past_end);
   if (err != 0) return err;
-  if (entry->streamed) {
-    if (int spilled = unstream_locked(key, *entry)) {
-      entry->pins--;
-      return spilled;
-    }
+  if (int spilled = prepare_change_locked(key, *entry)) {
+    entry->pins--;
+    return spilled;
   }
-  drop_fresh_locked(*entry);  // the file is what the block holds from now on
   const uint64_t id = entry->id;
   // A block filled from its start by appends (a sequential writer) may go
   // as soon as it is full; one rewritten in place waits for the writeback
@@ -707,13 +709,10 @@ int BlockCache::truncate(uint64_t ino, uint64_t blockno, uint32_t length) {
   int err = acquire(lock, key, true, false, &entry);
   if (err == kAbsent) return 0;  // a hole stays a hole
   if (err != 0) return err;
-  if (entry->streamed) {
-    if (int spilled = unstream_locked(key, *entry)) {
-      entry->pins--;
-      return spilled;
-    }
+  if (int spilled = prepare_change_locked(key, *entry)) {
+    entry->pins--;
+    return spilled;
   }
-  drop_fresh_locked(*entry);
   if (entry->held && length <= entry->memory.size()) {
     mark_dirty_locked(key, *entry);
     held_bytes_ -= entry->memory.size() - length;

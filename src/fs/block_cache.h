@@ -254,8 +254,9 @@ class BlockCache {
   // at *offset of *plain.
   int fetch_into_file(const Key& key, const std::string& path, uint64_t* size,
                       std::shared_ptr<const std::string>* plain, uint64_t* offset);
-  // Gives a streamed entry its cache file (before a write changes it).
-  int unstream_locked(const Key& key, Entry& entry);
+  // Before write() or truncate() changes the block: a streamed entry gets
+  // its cache file, and the fresh copy goes. 0 or the errno.
+  int prepare_change_locked(const Key& key, Entry& entry);
   // Keeps a fetched block's data in memory for the read that asked for it
   // (or the read-ahead's reader), up to fresh_limit_ bytes, oldest dropped first.
   void keep_fresh_locked(const Key& key, Entry& entry, std::shared_ptr<const std::string> plain, uint64_t offset);
