@@ -32,19 +32,23 @@ def read_sequentially(path):
     return b"".join(parts)
 
 
-def mount_with_empty_cache(h, *options):
+def cold_read(h, cutoff, data):
+    """Remounts with an empty cache and --sequential-cutoff `cutoff`, reads
+    the file back whole, and returns the bytes the block cache then holds."""
     h.umount()
     shutil.rmtree(h.cache)
     os.mkdir(h.cache)
-    h.mount(*options)
+    h.mount("--sequential-cutoff", cutoff)
+    check_eq(digest(read_sequentially(os.path.join(h.mnt, "big"))), digest(data),
+             f"the file read back with --sequential-cutoff {cutoff}")
+    cached = h.stat_json()["cache_bytes"]
+    log(f"    cache after reading {FILE_SIZE // MiB} MiB with --sequential-cutoff {cutoff}: {cached} bytes")
+    return cached
 
 
 def streams_past_the_cutoff(h, data):
     path = os.path.join(h.mnt, "big")
-    mount_with_empty_cache(h, "--sequential-cutoff", "4M")
-    check_eq(digest(read_sequentially(path)), digest(data), "the file read back through a streaming read")
-    cached = h.stat_json()["cache_bytes"]
-    log(f"    cache after reading {FILE_SIZE // MiB} MiB with a 4 MiB cutoff: {cached} bytes")
+    cached = cold_read(h, "4M", data)
     if cached > CUTOFF + READ_AHEAD + 4 * MiB:
         raise AssertionError(f"the block cache holds {cached} bytes after a streaming read of "
                              f"{FILE_SIZE} bytes: the blocks past the cutoff were cached")
@@ -61,11 +65,7 @@ def streams_past_the_cutoff(h, data):
 
 
 def cutoff_zero_caches_everything(h, data):
-    path = os.path.join(h.mnt, "big")
-    mount_with_empty_cache(h, "--sequential-cutoff", "0")
-    check_eq(digest(read_sequentially(path)), digest(data), "the file read back with --sequential-cutoff 0")
-    cached = h.stat_json()["cache_bytes"]
-    log(f"    cache after reading {FILE_SIZE // MiB} MiB with --sequential-cutoff 0: {cached} bytes")
+    cached = cold_read(h, "0", data)
     if cached < FILE_SIZE:
         raise AssertionError(f"with --sequential-cutoff 0 the block cache holds {cached} bytes "
                              f"after reading {FILE_SIZE}")
