@@ -24,6 +24,9 @@ Workloads (sizes at --scale 1; --scale 0.1 for a quick look):
   read-cold      read the random file back after a remount with an empty cache
                  (plain: after dropping the page cache)
   read-warm      read it again at once (page cache on both sides)
+  read-warm-again  a third read (no target): the second read of a FUSE file
+                 moves each of its 4 KiB pages to the kernel's active list
+                 (see doc/design.md), the third finds them there
   read-cached    read it after a remount that keeps the block cache, page
                  cache dropped (plain: a cold read); the cold read cached only
                  its first 64 MiB (--sequential-cutoff), the rest is fetched
@@ -85,8 +88,8 @@ BUILD = os.environ.get("HOARDFS_BUILD_DIR", os.path.join(REPO, "build"))
 TOOLS = os.path.join(BUILD, "src", "tools")
 MKFS, MOUNT, UMOUNT = (os.path.join(TOOLS, t) for t in ("mkfs.hoardfs", "mount.hoardfs", "umount.hoardfs"))
 MAKE_INODES = os.path.join(BUILD, "bench", "make_inodes")
-WORKLOADS = ("write-random", "write-text", "read-cold", "read-warm", "read-cached", "cp-tree", "rsync-first", "rsync-incr",
-             "rsync-linkdest", "cp-al", "find-du", "rm-rf", "mount-warm", "random-4k", "million-inodes")
+WORKLOADS = ("write-random", "write-text", "read-cold", "read-warm", "read-warm-again", "read-cached", "cp-tree",
+             "rsync-first", "rsync-incr", "rsync-linkdest", "cp-al", "find-du", "rm-rf", "mount-warm", "random-4k", "million-inodes")
 PASSPHRASE = "benchmark passphrase\n"
 MiB = 1 << 20
 MOUNT_OPTIONS = []  # -o io_uring with --io-uring
@@ -396,11 +399,14 @@ def run_suite(args, results):
             t_h_cold = timed(lambda: sh("cat", hoard_file, stdout=subprocess.DEVNULL))
             # Warm: read again at once, from the page cache on both sides.
             t_h_warm = timed(lambda: sh("cat", hoard_file, stdout=subprocess.DEVNULL))
+            t_h_again = timed(lambda: sh("cat", hoard_file, stdout=subprocess.DEVNULL))
             drop_caches()
             t_p_cold = timed(lambda: sh("cat", plain_file, stdout=subprocess.DEVNULL))
             t_p_warm = timed(lambda: sh("cat", plain_file, stdout=subprocess.DEVNULL))
+            t_p_again = timed(lambda: sh("cat", plain_file, stdout=subprocess.DEVNULL))
             record("read-cold", t_h_cold, t_p_cold, h.rss())
             record("read-warm", t_h_warm, t_p_warm, h.rss())
+            record("read-warm-again", t_h_again, t_p_again, h.rss())
             # After a remount, page cache dropped (plain: a cold read again):
             # what the cold read left in the block cache (its first 64 MiB,
             # --sequential-cutoff), the rest fetched again.
