@@ -85,7 +85,9 @@ class ObjectCodec {
   // corruption() naming the object when the header, tag or checksum is wrong,
   // the object is truncated, or it was stored under another name;
   // unsupported() for an unknown revision or for AES-256-GCM objects on a CPU
-  // without AES. *plaintext is only written on success.
+  // without AES. *plaintext is only written on success; its old storage is
+  // kept for the calling thread's next decode (a caller that passes strings
+  // of an earlier result's size spares that call a zero-filled buffer).
   Status decode(std::string_view object_name, std::string_view stored, std::string* plaintext) const;
 
   const KeyMaterial& keys() const { return keys_; }

@@ -107,6 +107,31 @@ Status corrupted(std::string_view name, std::string_view why) {
   return Status::corruption(fmt::format("object {} is corrupted: {}", name, why));
 }
 
+// The buffers a thread decodes into, kept between calls: a new string is
+// zero-filled (and its pages faulted in) only for the decryption or
+// decompression to overwrite it. A result changes places with the caller's
+// string (swap), whose storage serves the thread's next call; one larger
+// than kKeptBufferBytes is let go instead.
+constexpr size_t kKeptBufferBytes = 8 << 20;
+enum class Scratch { kPayload, kPlaintext };
+
+std::string& scratch(Scratch which) {
+  thread_local std::string buffers[2];
+  return buffers[static_cast<int>(which)];
+}
+
+// Sized to `size`, zero-filled only where it grows.
+std::string& sized_scratch(Scratch which, size_t size) {
+  std::string& buffer = scratch(which);
+  buffer.resize(size);
+  return buffer;
+}
+
+void hand_over(std::string& buffer, std::string* out) {
+  out->swap(buffer);
+  if (buffer.capacity() > kKeptBufferBytes) std::string().swap(buffer);
+}
+
 // Decompresses one complete zstd frame, refusing frames that claim (or
 // produce) more than kMaxCompressedPayload bytes.
 Status decompress(std::string_view name, std::string_view frame, std::string* out) {
@@ -122,21 +147,25 @@ Status decompress(std::string_view name, std::string_view frame, std::string* ou
   if (ZSTD_isError(frame_size) || frame_size != frame.size()) {
     return corrupted(name, "zstd frame length does not match the object");
   }
-  std::string result(static_cast<size_t>(content), '\0');
+  std::string& result = sized_scratch(Scratch::kPlaintext, static_cast<size_t>(content));
   size_t n = ZSTD_decompressDCtx(zstd_contexts().decompress, result.data(), result.size(),
                                  frame.data(), frame.size());
   if (ZSTD_isError(n) || n != result.size()) {
     return corrupted(name, "zstd payload does not decompress");
   }
-  *out = std::move(result);
+  hand_over(result, out);
   return Status::ok();
 }
 
-// Turns the authenticated payload into the plaintext.
-Status unpack_payload(std::string_view name, Compression compression, std::string payload,
+// Turns the authenticated payload (this thread's payload buffer) into the plaintext.
+Status unpack_payload(std::string_view name, Compression compression, std::string& payload,
                       std::string* plaintext) {
-  if (compression == Compression::kZstd) return decompress(name, payload, plaintext);
-  *plaintext = std::move(payload);
+  if (compression == Compression::kZstd) {
+    Status s = decompress(name, payload, plaintext);
+    if (payload.capacity() > kKeptBufferBytes) std::string().swap(payload);
+    return s;
+  }
+  hand_over(payload, plaintext);
   return Status::ok();
 }
 
@@ -320,7 +349,9 @@ Status ObjectCodec::decode(std::string_view name, std::string_view stored,
     if (sodium_memcmp(sum.data(), body.data() + payload.size(), sum.size()) != 0) {
       return corrupted(name, "checksum mismatch (damaged, or stored under another name)");
     }
-    return unpack_payload(name, compression, std::string(payload), plaintext);
+    std::string& copy = scratch(Scratch::kPayload);
+    copy.assign(payload);
+    return unpack_payload(name, compression, copy, plaintext);
   }
 
   // An encrypted filesystem never accepts an unauthenticated object.
@@ -335,7 +366,7 @@ Status ObjectCodec::decode(std::string_view name, std::string_view stored,
   const auto* nonce = reinterpret_cast<const uint8_t*>(body.data());
   std::string_view cipher = body.substr(nonce_size);
   const std::string ad = associated_data(header, name);
-  std::string payload(cipher.size() - kTagBytes, '\0');
+  std::string& payload = sized_scratch(Scratch::kPayload, cipher.size() - kTagBytes);
   switch (open_sealed(encryption, reinterpret_cast<uint8_t*>(payload.data()),
                       reinterpret_cast<const uint8_t*>(cipher.data()), cipher.size(), ad, nonce,
                       keys_.data_key.data())) {
@@ -347,7 +378,7 @@ Status ObjectCodec::decode(std::string_view name, std::string_view stored,
           "object {} is encrypted with AES-256-GCM, which neither OpenSSL (refused by its provider) nor this "
           "CPU (no AES-NI) can decrypt here", name));
   }
-  return unpack_payload(name, compression, std::move(payload), plaintext);
+  return unpack_payload(name, compression, payload, plaintext);
 }
 
 BlockHash hash_block(const KeyMaterial& keys, std::string_view plaintext) {

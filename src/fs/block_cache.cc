@@ -116,6 +116,48 @@ bool pages_cached(const std::string& path, uint64_t offset, uint64_t length) {
 constexpr uint64_t kHeldEntryCost = 256;
 uint64_t held_limit_for(uint64_t max_bytes) { return std::min<uint64_t>(32ull << 20, max_bytes / 8); }
 
+// The strings fetched blocks are decoded into come back here when their
+// last reader lets go, for the next fetch: ObjectCodec::decode() fills one
+// of the size it held without zero-filling it first (2 GiB of memset in a
+// 2 GiB cold read otherwise). At most kPooledBuffers are kept, none larger
+// than kPooledBufferBytes. Never destroyed: a buffer may come back at exit.
+class DecodeBuffers {
+ public:
+  static DecodeBuffers& instance() {
+    static auto* pool = new DecodeBuffers;
+    return *pool;
+  }
+
+  std::string take() {
+    std::lock_guard lock(mu_);
+    if (free_.empty()) return {};
+    std::string buffer = std::move(free_.back());
+    free_.pop_back();
+    return buffer;
+  }
+
+  // Owns `decoded` from now on; the last copy of the pointer returns its storage.
+  std::shared_ptr<const std::string> share(std::string decoded) {
+    return std::shared_ptr<const std::string>(new std::string(std::move(decoded)), [](const std::string* done) {
+      std::unique_ptr<std::string> owned(const_cast<std::string*>(done));
+      instance().give_back(std::move(*owned));
+    });
+  }
+
+ private:
+  static constexpr size_t kPooledBuffers = 8;
+  static constexpr size_t kPooledBufferBytes = 8 << 20;
+
+  void give_back(std::string buffer) {
+    if (buffer.capacity() > kPooledBufferBytes) return;
+    std::lock_guard lock(mu_);
+    if (free_.size() < kPooledBuffers) free_.push_back(std::move(buffer));
+  }
+
+  std::mutex mu_;
+  std::vector<std::string> free_;
+};
+
 }  // namespace
 
 BlockCache::BlockCache(Options options, Backend& backend, const ObjectCodec& codec, BlockCatalog& catalog)
@@ -304,10 +346,10 @@ int BlockCache::fetch_into_file(const Key& key, const std::string& path, uint64_
     plain = recent_pack(stored->object_name);
     if (plain) break;
     thread_local std::string raw;  // reused: see LocalBackend::read()
-    std::string decoded;
+    std::string decoded = DecodeBuffers::instance().take();
     s = backend_.get(stored->object_name, &raw);
     if (s.is_ok()) s = codec_.decode(stored->object_name, raw, &decoded);
-    plain = std::make_shared<const std::string>(std::move(decoded));
+    plain = DecodeBuffers::instance().share(std::move(decoded));
     // A pack: its other blocks are likely read next (files written together).
     if (s.is_ok() && stored->obj_length < plain->size()) remember_pack(stored->object_name, plain);
     if (!s.is_not_found()) break;

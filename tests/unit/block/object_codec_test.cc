@@ -247,6 +247,33 @@ TEST_P(CodecModeTest, ConcurrentEncodeDecode) {
   for (int f : failures) EXPECT_EQ(f, 0);
 }
 
+// decode() reuses its thread's buffers and the storage of the strings it is
+// given: one result never shows through in another, whatever the sizes
+// (larger, smaller, compressed or not), and a string passed back in (as the
+// block cache does) is only ever the next result.
+TEST_P(CodecModeTest, ReusedBuffersNeverMixResults) {
+  ObjectCodec c = codec();
+  const std::vector<std::string> samples = {random_bytes(1 << 20, 7), text_bytes(300000, 8), random_bytes(700, 9),
+                                            "", text_bytes(2 << 20, 10), random_bytes(1 << 20, 11), "x"};
+  std::string reused = random_bytes(3 << 20, 12);  // starts out larger than any result
+  for (int round = 0; round < 2; ++round) {
+    for (size_t i = 0; i < samples.size(); ++i) {
+      const std::string name = "data/re/" + std::to_string(round) + "-" + std::to_string(i);
+      const std::string stored = c.encode(name, samples[i]);
+      ASSERT_TRUE(c.decode(name, stored, &reused).is_ok());
+      EXPECT_EQ(reused, samples[i]) << "sample " << i;
+      std::string fresh;
+      ASSERT_TRUE(c.decode(name, stored, &fresh).is_ok());
+      EXPECT_EQ(fresh, samples[i]) << "sample " << i;
+      std::string damaged = stored;
+      damaged.back() = static_cast<char>(damaged.back() ^ 1);
+      std::string kept = reused;
+      EXPECT_FALSE(c.decode(name, damaged, &reused).is_ok());
+      EXPECT_EQ(reused, kept) << "a failed decode wrote its output";
+    }
+  }
+}
+
 TEST(ObjectCodecTest, EncryptedFilesystemRefusesPlainObjects) {
   KeyMaterial keys = random_keys(true);
   KeyMaterial plain_keys = keys;
