@@ -112,7 +112,7 @@ Status corrupted(std::string_view name, std::string_view why) {
 // decompression to overwrite it. A result changes places with the caller's
 // string (swap), whose storage serves the thread's next call; one larger
 // than kKeptBufferBytes is let go instead.
-constexpr size_t kKeptBufferBytes = 8 << 20;
+constexpr size_t kKeptBufferBytes = 4 << 20;
 enum class Scratch { kPayload, kPlaintext };
 
 std::string& scratch(Scratch which) {

@@ -119,8 +119,8 @@ uint64_t held_limit_for(uint64_t max_bytes) { return std::min<uint64_t>(32ull <<
 // The strings fetched blocks are decoded into come back here when their
 // last reader lets go, for the next fetch: ObjectCodec::decode() fills one
 // of the size it held without zero-filling it first (2 GiB of memset in a
-// 2 GiB cold read otherwise). At most kPooledBuffers are kept, none larger
-// than kPooledBufferBytes. Never destroyed: a buffer may come back at exit.
+// 2 GiB cold read otherwise). At most kPooledBytes are kept, in buffers of
+// up to kPooledBufferBytes. Never destroyed: a buffer may come back at exit.
 class DecodeBuffers {
  public:
   static DecodeBuffers& instance() {
@@ -133,6 +133,7 @@ class DecodeBuffers {
     if (free_.empty()) return {};
     std::string buffer = std::move(free_.back());
     free_.pop_back();
+    pooled_bytes_ -= buffer.capacity();
     return buffer;
   }
 
@@ -145,17 +146,21 @@ class DecodeBuffers {
   }
 
  private:
-  static constexpr size_t kPooledBuffers = 8;
-  static constexpr size_t kPooledBufferBytes = 8 << 20;
+  static constexpr size_t kPooledBytes = 16 << 20;
+  static constexpr size_t kPooledBufferBytes = 4 << 20;
 
   void give_back(std::string buffer) {
-    if (buffer.capacity() > kPooledBufferBytes) return;
+    const size_t bytes = buffer.capacity();
+    if (bytes > kPooledBufferBytes) return;
     std::lock_guard lock(mu_);
-    if (free_.size() < kPooledBuffers) free_.push_back(std::move(buffer));
+    if (pooled_bytes_ + bytes > kPooledBytes) return;
+    pooled_bytes_ += bytes;
+    free_.push_back(std::move(buffer));
   }
 
   std::mutex mu_;
   std::vector<std::string> free_;
+  size_t pooled_bytes_ = 0;
 };
 
 }  // namespace
