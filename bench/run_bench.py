@@ -11,6 +11,9 @@ directory next to it; the table shows both times, their ratio
 (hoardfs / plain, lower is better) and the daemon's peak RSS. Every figure
 also goes to the JSON file (default bench-results.json).
 
+--only NAME (repeatable) runs only those workloads; any of the reads brings
+write-random and read-cold along, since the reads follow them in one sequence.
+
 --repeat N runs the whole selection N times, each time on a new filesystem
 and plain directory, and then prints a last table of medians with each
 workload's range of ratios; the JSON file's "results" then holds the medians
@@ -291,6 +294,9 @@ def main():
         parser.error(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(WORKLOADS)}")
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    # The reads read write-random's file, in one sequence that starts cold.
+    if any(n in args.only for n in ("read-cold", "read-warm", "read-warm-again", "read-cached")):
+        args.only.extend(n for n in ("write-random", "read-cold") if n not in args.only)
     if os.geteuid() != 0:
         print("run_bench.py: needs root (mounts through FUSE)", file=sys.stderr)
         sys.exit(2)
