@@ -127,9 +127,13 @@ std::string& sized_scratch(Scratch which, size_t size) {
   return buffer;
 }
 
+void let_go_if_large(std::string& buffer) {
+  if (buffer.capacity() > kKeptBufferBytes) std::string().swap(buffer);
+}
+
 void hand_over(std::string& buffer, std::string* out) {
   out->swap(buffer);
-  if (buffer.capacity() > kKeptBufferBytes) std::string().swap(buffer);
+  let_go_if_large(buffer);
 }
 
 // Decompresses one complete zstd frame, refusing frames that claim (or
@@ -162,7 +166,7 @@ Status unpack_payload(std::string_view name, Compression compression, std::strin
                       std::string* plaintext) {
   if (compression == Compression::kZstd) {
     Status s = decompress(name, payload, plaintext);
-    if (payload.capacity() > kKeptBufferBytes) std::string().swap(payload);
+    let_go_if_large(payload);
     return s;
   }
   hand_over(payload, plaintext);

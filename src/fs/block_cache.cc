@@ -50,18 +50,18 @@ int read_file(const std::string& path, uint64_t offset, uint64_t length, char* o
   return err;
 }
 
-// Copies [offset, offset+length) of `block` to `out`, zeros past its end.
-void copy_range(std::string_view block, uint32_t offset, uint32_t length, char* out) {
-  const size_t have = offset < block.size() ? std::min<size_t>(length, block.size() - offset) : 0;
-  if (have > 0) std::memcpy(out, block.data() + offset, have);
-  std::memset(out + have, 0, length - have);
-}
-
 // Appends exactly `length` bytes to *out, as above.
 int read_file(const std::string& path, uint64_t offset, uint64_t length, std::string* out) {
   const size_t start = out->size();
   out->resize(start + length);
   return read_file(path, offset, length, out->data() + start);
+}
+
+// Copies [offset, offset+length) of `block` to `out`, zeros past its end.
+void copy_range(std::string_view block, uint32_t offset, uint32_t length, char* out) {
+  const size_t have = offset < block.size() ? std::min<size_t>(length, block.size() - offset) : 0;
+  if (have > 0) std::memcpy(out, block.data() + offset, have);
+  std::memset(out + have, 0, length - have);
 }
 
 int write_file(const std::string& path, uint64_t offset, std::string_view data, int extra_flags) {
